@@ -1,0 +1,1 @@
+"""declaration-otp: eHealth Declaration Request V3 one-time codes."""

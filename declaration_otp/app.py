@@ -1,0 +1,113 @@
+"""The connexion application: the spec routes and validates, handlers decide, this wires them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import inspect
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import connexion
+from connexion.context import _context as current_context
+from connexion.context import _scope as current_scope
+from connexion.middleware import MiddlewarePosition
+from connexion.options import SwaggerUIOptions
+from connexion.resolver import Resolver
+from connexion.utils import get_function_from_name
+
+from declaration_otp import envelope
+from declaration_otp.auth import Caller
+from declaration_otp.envelope import Ok
+from declaration_otp.error_handlers import ERROR_HANDLERS
+from declaration_otp.request_id import RequestIdMiddleware
+from declaration_otp.runtime import SERVICES_STATE_KEY, Services, services_of
+from declaration_otp.settings import Settings
+from declaration_otp.sms.gateways import gateway_from_settings
+from declaration_otp.sms.relay import Relay
+from declaration_otp.validation import VALIDATOR_MAP
+
+logger = logging.getLogger(__name__)
+
+SPEC_PATH = Path(__file__).resolve().parent.parent / "openapi" / "openapi.yaml"
+# Parameters the wrapper supplies; connexion never sees them.
+_INJECTED = ("services", "caller", "request_id")
+
+Handler = Callable[..., Awaitable[Ok]]
+
+
+def as_endpoint(handler: Handler) -> Callable[..., Awaitable[tuple[Any, int, dict[str, str]]]]:
+    """Give a business handler its services and caller, and wrap its result in the envelope."""
+    signature = inspect.signature(handler)
+    wants = {name for name in _INJECTED if name in signature.parameters}
+    parameters = [p for name, p in signature.parameters.items() if name not in _INJECTED]
+
+    @functools.wraps(handler)
+    async def endpoint(**kwargs: Any) -> tuple[Any, int, dict[str, str]]:
+        scope = current_scope.get()
+        if "services" in wants:
+            kwargs["services"] = services_of(scope)
+        if "caller" in wants:
+            # Set by connexion's security middleware once the token and its scopes passed.
+            kwargs["caller"] = Caller.from_token_info(current_context.get()["token_info"])
+        if "request_id" in wants:
+            kwargs["request_id"] = envelope.request_id_of(scope)
+        result = await handler(**kwargs)
+        return envelope.success_body(scope, result), result.status, result.headers
+
+    endpoint.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    return endpoint
+
+
+def _resolve(name: str) -> Any:
+    return as_endpoint(get_function_from_name(name))
+
+
+def make_lifespan(settings: Settings) -> Callable[[Any], contextlib.AbstractAsyncContextManager[Any]]:
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Any) -> AsyncIterator[dict[str, Any]]:
+        services = Services.build(settings)
+        if settings.uses_demo_secret:
+            logger.warning("SECRET_KEY is the demo value: set your own before real use")
+        stop = asyncio.Event()
+        relay_task = None
+        if settings.relay_enabled:
+            relay = Relay(services, gateway_from_settings(settings))
+            relay_task = asyncio.create_task(relay.run(stop), name="sms-relay")
+        try:
+            yield {SERVICES_STATE_KEY: services}
+        finally:
+            stop.set()
+            if relay_task is not None:
+                # Let the relay finish the message in hand: a claimed row is released by time.
+                with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+                    await asyncio.wait_for(relay_task, timeout=10)
+            await asyncio.to_thread(services.database.close)
+
+    return lifespan
+
+
+def create_app(settings: Settings | None = None) -> connexion.AsyncApp:
+    settings = settings or Settings()
+    app = connexion.AsyncApp(
+        __name__,
+        lifespan=make_lifespan(settings),
+        swagger_ui_options=SwaggerUIOptions(
+            swagger_ui_path="/api/ui", spec_path="/api/openapi.json"
+        ),
+    )
+    app.add_middleware(RequestIdMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
+    app.add_api(
+        SPEC_PATH,
+        resolver=Resolver(function_resolver=_resolve),
+        strict_validation=True,
+        validate_responses=settings.validate_responses,
+        pythonic_params=True,
+        validator_map=VALIDATOR_MAP,
+    )
+    for error_class, handler in ERROR_HANDLERS:
+        app.add_error_handler(error_class, handler)
+    return app

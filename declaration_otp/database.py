@@ -1,0 +1,120 @@
+"""Engine and units of work.
+
+Each request's database work is one synchronous unit of work run in a worker thread: one thread
+hop per request instead of one per statement. On SQLite a single thread owns the connection, so
+writers never contend inside a process, and write transactions start with BEGIN IMMEDIATE so
+that other processes wait (busy timeout) instead of failing with "database is locked".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlmodel import Session
+
+T = TypeVar("T")
+
+UnitOfWork = Callable[[Session], T]
+
+
+class DatabaseUnavailable(Exception):
+    """The database could not be reached or refused the connection."""
+
+
+def make_engine(url: str, *, pool_size: int = 8, busy_timeout_ms: int = 5000) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
+            pool_size=1,
+            max_overflow=0,
+        )
+        _configure_sqlite(engine, busy_timeout_ms)
+        return engine
+    return create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=0,
+        pool_pre_ping=True,
+        pool_timeout=10,
+    )
+
+
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        # Take transaction control away from the sqlite3 module so BEGIN IMMEDIATE is ours.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        immediate = connection.get_execution_options().get("write", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+class Database:
+    """Runs units of work off the event loop, each in its own transaction."""
+
+    def __init__(self, engine: Engine, *, threads: int) -> None:
+        self.engine = engine
+        self.is_sqlite = engine.dialect.name == "sqlite"
+        # SQLite: one thread, one connection, all writes in order. Others: one thread per
+        # pooled connection.
+        workers = 1 if self.is_sqlite else threads
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="db")
+
+    @classmethod
+    def from_url(cls, url: str, *, pool_size: int = 8, busy_timeout_ms: int = 5000) -> Database:
+        engine = make_engine(url, pool_size=pool_size, busy_timeout_ms=busy_timeout_ms)
+        return cls(engine, threads=pool_size)
+
+    def run_sync(self, work: UnitOfWork[T], *, write: bool) -> T:
+        """Run `work` in one transaction in the calling thread: commit on return."""
+        try:
+            with self.engine.connect() as connection:
+                connection.execution_options(write=write)
+                with connection.begin(), Session(bind=connection) as session:
+                    result = work(session)
+                    session.flush()
+                    return result
+        except (OperationalError, DBAPIError) as error:
+            if error.connection_invalidated or _is_unavailable(error):
+                raise DatabaseUnavailable(str(error.orig)) from error
+            raise
+
+    async def read(self, work: UnitOfWork[T]) -> T:
+        return await self._submit(work, write=False)
+
+    async def write(self, work: UnitOfWork[T]) -> T:
+        return await self._submit(work, write=True)
+
+    async def _submit(self, work: UnitOfWork[T], *, write: bool) -> T:
+        loop = asyncio.get_running_loop()
+        call = functools.partial(self.run_sync, work, write=write)
+        return await loop.run_in_executor(self._executor, call)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+        self.engine.dispose()
+
+
+def _is_unavailable(error: DBAPIError) -> bool:
+    text = str(error.orig).lower()
+    return any(
+        marker in text
+        for marker in ("could not connect", "connection refused", "server closed", "timeout")
+    )

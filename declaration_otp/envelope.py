@@ -1,0 +1,90 @@
+"""The eHealth JSON envelope: `meta` plus `data` (success) or `error` (failure)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import MutableMapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Scope = MutableMapping[str, Any]
+
+REQUEST_ID_STATE_KEY = "request_id"
+MAX_REQUEST_ID_LENGTH = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Ok:
+    """What a handler returns: the `data` of a success response and its extras."""
+
+    data: Any
+    status: int = 200
+    paging: dict[str, int] | None = None
+    urgent: dict[str, Any] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def clean_request_id(candidate: str | None) -> str:
+    """Echo a sane client id (the gateway's `<uuid>#<n>` included); otherwise make one."""
+    if (
+        candidate
+        and len(candidate) <= MAX_REQUEST_ID_LENGTH
+        and candidate.isascii()
+        and candidate.isprintable()
+    ):
+        return candidate
+    return str(uuid.uuid4())
+
+
+def request_id_of(scope: Scope) -> str:
+    state = scope.get("state") or {}
+    request_id = state.get(REQUEST_ID_STATE_KEY)
+    return request_id if isinstance(request_id, str) else str(uuid.uuid4())
+
+
+def request_url(scope: Scope) -> str:
+    """scheme://host[:port]/path of the request, without its query string."""
+    headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}
+    scheme = scope.get("scheme", "http")
+    host = headers.get("host")
+    if not host:
+        server = scope.get("server") or ("localhost", None)
+        host = server[0] if server[1] in (None, 80, 443) else f"{server[0]}:{server[1]}"
+    return f"{scheme}://{host}{scope.get('root_path', '')}{scope.get('path', '/')}"
+
+
+def meta(scope: Scope, code: int, kind: Literal["object", "list"] = "object") -> dict[str, Any]:
+    return {
+        "code": code,
+        "url": request_url(scope),
+        "type": kind,
+        "request_id": request_id_of(scope),
+    }
+
+
+def success_body(scope: Scope, result: Ok) -> dict[str, Any]:
+    kind: Literal["object", "list"] = "list" if isinstance(result.data, list) else "object"
+    body: dict[str, Any] = {"meta": meta(scope, result.status, kind), "data": result.data}
+    if result.paging is not None:
+        body["paging"] = result.paging
+    if result.urgent is not None:
+        body["urgent"] = result.urgent
+    return body
+
+
+def error_body(
+    scope: Scope,
+    status: int,
+    error_type: str,
+    message: str,
+    invalid: list[Any] | None = None,
+) -> dict[str, Any]:
+    error: dict[str, Any] = {"type": error_type, "message": message}
+    if invalid is not None:
+        error["invalid"] = invalid
+    return {"meta": meta(scope, status), "error": error}
+
+
+def dumps(body: Any) -> bytes:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()

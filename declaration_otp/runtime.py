@@ -1,0 +1,49 @@
+"""What a running app holds: built once in the lifespan, reached by handlers through the scope."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from declaration_otp.database import Database
+from declaration_otp.secrets_at_rest import SecretBox
+from declaration_otp.settings import Settings
+
+SERVICES_STATE_KEY = "services"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(slots=True)
+class Services:
+    settings: Settings
+    database: Database
+    secrets: SecretBox
+    clock: Callable[[], datetime] = utc_now
+    # Set after a commit that queued SMS so the in-process relay sends without waiting a poll.
+    sms_queued: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @classmethod
+    def build(cls, settings: Settings) -> Services:
+        database = Database.from_url(
+            settings.database_url,
+            pool_size=settings.database_pool_size,
+            busy_timeout_ms=settings.database_busy_timeout_ms,
+        )
+        return cls(
+            settings=settings,
+            database=database,
+            secrets=SecretBox(settings.secret_key.get_secret_value()),
+        )
+
+
+def services_of(scope: dict[str, Any] | Any) -> Services:
+    services = (scope.get("state") or {}).get(SERVICES_STATE_KEY)
+    if not isinstance(services, Services):
+        raise RuntimeError("app services are missing: was the app started with its lifespan?")
+    return services

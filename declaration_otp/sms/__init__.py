@@ -1,0 +1,1 @@
+"""SMS delivery: the outbox table, gateways and the relay that connects them."""

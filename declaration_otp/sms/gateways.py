@@ -1,0 +1,90 @@
+"""SMS gateways: where a claimed message finally goes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+from declaration_otp.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingSms:
+    message_id: str
+    phone_number: str
+    text: str
+    declaration_request_id: str | None
+    verification_id: str
+    request_id: str | None
+    sent_at: datetime
+
+
+class SendFailed(Exception):
+    """Delivery did not happen; `transient` tells whether trying again may help."""
+
+    def __init__(self, reason: str, *, transient: bool) -> None:
+        super().__init__(reason)
+        self.transient = transient
+
+
+class SmsGateway(Protocol):
+    name: str
+
+    async def send(self, sms: OutgoingSms) -> str | None:
+        """Deliver `sms`; return the provider's message id, if it has one."""
+
+
+class ConsoleGateway:
+    """Development gateway: the SMS is printed on the server's standard output."""
+
+    name = "console"
+
+    async def send(self, sms: OutgoingSms) -> str | None:
+        line = f"[SMS to {sms.phone_number}] {sms.text}  (declaration request {sms.declaration_request_id})"
+        await asyncio.to_thread(_print_line, line)
+        return None
+
+
+def _print_line(line: str) -> None:
+    print(line, file=sys.stdout, flush=True)
+
+
+class FileGateway:
+    """Appends one JSON object per message to a file: for demos and end-to-end tests."""
+
+    name = "file"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    async def send(self, sms: OutgoingSms) -> str | None:
+        record = {
+            "message_id": sms.message_id,
+            "phone_number": sms.phone_number,
+            "text": sms.text,
+            "declaration_request_id": sms.declaration_request_id,
+            "verification_id": sms.verification_id,
+            "request_id": sms.request_id,
+            "sent_at": sms.sent_at.isoformat().replace("+00:00", "Z"),
+        }
+        try:
+            await asyncio.to_thread(self._append, json.dumps(record, ensure_ascii=False))
+        except OSError as error:
+            raise SendFailed(f"cannot write {self.path}: {error.strerror}", transient=True) from error
+        return sms.message_id
+
+    def _append(self, line: str) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
+
+
+def gateway_from_settings(settings: Settings) -> SmsGateway:
+    if settings.sms_gateway == "file":
+        return FileGateway(settings.sms_file)
+    return ConsoleGateway()

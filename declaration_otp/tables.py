@@ -1,0 +1,230 @@
+"""Database tables. The database, not process memory, enforces the invariants of the flow."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Dialect,
+    Index,
+    LargeBinary,
+    String,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
+from sqlmodel import Field, SQLModel
+
+# SQLAlchemy naming convention keeps Alembic migrations identical on SQLite and PostgreSQL.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite keeps no zone of its own)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _utc_column(*, nullable: bool = False, index: bool = False) -> Any:
+    return Field(sa_column=Column(UtcDateTime(), nullable=nullable, index=index))
+
+
+class LegalEntity(SQLModel, table=True):
+    __tablename__ = "legal_entities"
+
+    id: uuid.UUID = Field(primary_key=True)
+    name: str
+    short_name: str
+    edrpou: str = Field(max_length=10)
+    status: str = Field(default="ACTIVE", max_length=20)
+
+
+class Division(SQLModel, table=True):
+    __tablename__ = "divisions"
+
+    id: uuid.UUID = Field(primary_key=True)
+    legal_entity_id: uuid.UUID = Field(foreign_key="legal_entities.id", index=True)
+    name: str
+    type: str = Field(default="CLINIC", max_length=40)
+    status: str = Field(default="ACTIVE", max_length=20)
+
+
+class Employee(SQLModel, table=True):
+    __tablename__ = "employees"
+
+    id: uuid.UUID = Field(primary_key=True)
+    legal_entity_id: uuid.UUID = Field(foreign_key="legal_entities.id", index=True)
+    employee_type: str = Field(max_length=40)
+    position: str = Field(max_length=40)
+    status: str = Field(default="APPROVED", max_length=20)
+    first_name: str
+    last_name: str
+    second_name: str | None = None
+
+
+class Person(SQLModel, table=True):
+    __tablename__ = "persons"
+
+    id: uuid.UUID = Field(primary_key=True)
+    first_name: str
+    last_name: str
+    second_name: str | None = None
+    birth_date: date
+
+
+class AuthenticationMethod(SQLModel, table=True):
+    __tablename__ = "authentication_methods"
+    __table_args__ = (UniqueConstraint("person_id", "position"),)
+
+    id: uuid.UUID = Field(primary_key=True)
+    person_id: uuid.UUID = Field(foreign_key="persons.id", index=True)
+    # Order as listed in the registry: the first method is the person's default.
+    position: int
+    type: str = Field(max_length=10)
+    phone_number: str | None = Field(default=None, max_length=20)
+
+
+class DeclarationRequest(SQLModel, table=True):
+    __tablename__ = "declaration_requests"
+    __table_args__ = (
+        Index("ix_declaration_requests_owner_status", "legal_entity_id", "status", "inserted_at"),
+        Index(
+            "ix_declaration_requests_pending_pair",
+            "person_id",
+            "employee_id",
+            "legal_entity_id",
+            "status",
+        ),
+    )
+
+    id: uuid.UUID = Field(primary_key=True)
+    status: str = Field(max_length=20)
+    status_reason: str | None = None
+    person_id: uuid.UUID = Field(foreign_key="persons.id")
+    employee_id: uuid.UUID = Field(foreign_key="employees.id", index=True)
+    division_id: uuid.UUID = Field(foreign_key="divisions.id")
+    legal_entity_id: uuid.UUID = Field(foreign_key="legal_entities.id")
+    declaration_id: uuid.UUID
+    declaration_number: str = Field(max_length=20, unique=True)
+    parent_declaration_id: uuid.UUID | None = None
+    start_date: date
+    end_date: date
+    channel: str = Field(default="MIS", max_length=10)
+    authorize_with: uuid.UUID | None = None
+    auth_method_type: str = Field(max_length=10)
+    # Full number: needed to send codes; masked on every way out.
+    auth_phone_number: str | None = Field(default=None, max_length=20)
+    data_to_be_signed: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    inserted_by: str = Field(max_length=64)
+    updated_by: str = Field(max_length=64)
+    inserted_at: datetime = _utc_column()
+    updated_at: datetime = _utc_column()
+
+
+class PhoneSendState(SQLModel, table=True):
+    """One row per phone that ever got a code: the lock that serialises its send limits."""
+
+    __tablename__ = "phone_send_states"
+
+    phone_number: str = Field(primary_key=True, max_length=20)
+    last_sent_at: datetime = _utc_column()
+
+
+class Verification(SQLModel, table=True):
+    __tablename__ = "verifications"
+    __table_args__ = (
+        Index(
+            "uq_verifications_active_phone",
+            "phone_number",
+            unique=True,
+            sqlite_where=text("active"),
+            postgresql_where=text("active"),
+        ),
+        Index(
+            "uq_verifications_active_declaration_request",
+            "declaration_request_id",
+            unique=True,
+            sqlite_where=text("active"),
+            postgresql_where=text("active"),
+        ),
+        Index("ix_verifications_phone_inserted", "phone_number", "inserted_at"),
+        Index("ix_verifications_request_inserted", "declaration_request_id", "inserted_at"),
+    )
+
+    id: uuid.UUID = Field(primary_key=True)
+    declaration_request_id: uuid.UUID | None = Field(
+        default=None, foreign_key="declaration_requests.id"
+    )
+    phone_number: str = Field(max_length=20)
+    # HMAC-SHA256 of the code, keyed with SECRET_KEY and bound to this verification's id.
+    code_hash: str = Field(max_length=64)
+    status: str = Field(max_length=20)
+    active: bool
+    attempts_count: int = 0
+    code_expired_at: datetime = _utc_column()
+    inserted_at: datetime = _utc_column()
+    updated_at: datetime = _utc_column()
+
+
+class SmsMessage(SQLModel, table=True):
+    """Transactional outbox: written with its verification, delivered by the relay."""
+
+    __tablename__ = "sms_messages"
+    __table_args__ = (Index("ix_sms_messages_due", "status", "next_attempt_at"),)
+
+    id: uuid.UUID = Field(primary_key=True)
+    verification_id: uuid.UUID = Field(foreign_key="verifications.id", index=True)
+    declaration_request_id: uuid.UUID | None = None
+    phone_number: str = Field(max_length=20)
+    # AES-GCM ciphertext of the text (it contains the code); wiped once delivered.
+    body_ciphertext: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
+    status: str = Field(max_length=20)
+    attempts: int = 0
+    next_attempt_at: datetime = _utc_column()
+    claimed_until: datetime | None = _utc_column(nullable=True)
+    expires_at: datetime = _utc_column()
+    provider_message_id: str | None = Field(default=None, max_length=100)
+    last_error: str | None = Field(default=None, sa_column=Column(String(500)))
+    request_id: str | None = Field(default=None, max_length=200)
+    sent_at: datetime | None = _utc_column(nullable=True)
+    inserted_at: datetime = _utc_column()
+    updated_at: datetime = _utc_column()
+
+
+class ApiToken(SQLModel, table=True):
+    __tablename__ = "api_tokens"
+
+    id: uuid.UUID = Field(primary_key=True)
+    # HMAC-SHA256 of the token: a database leak gives no usable token.
+    token_hash: str = Field(max_length=64, unique=True)
+    client_id: uuid.UUID = Field(foreign_key="legal_entities.id")
+    user_id: str = Field(max_length=64)
+    scope: str
+    expires_at: datetime | None = _utc_column(nullable=True)
+    revoked_at: datetime | None = _utc_column(nullable=True)
+    inserted_at: datetime = _utc_column()

@@ -1,0 +1,1 @@
+"""Code generated from openapi/openapi.yaml by scripts/regenerate; do not edit."""
