@@ -8,6 +8,7 @@ import functools
 import inspect
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -66,10 +67,17 @@ def _resolve(name: str) -> Any:
     return as_endpoint(get_function_from_name(name))
 
 
-def make_lifespan(settings: Settings) -> Callable[[Any], contextlib.AbstractAsyncContextManager[Any]]:
+Clock = Callable[[], datetime]
+
+
+def make_lifespan(
+    settings: Settings, clock: Clock | None
+) -> Callable[[Any], contextlib.AbstractAsyncContextManager[Any]]:
     @contextlib.asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[dict[str, Any]]:
         services = Services.build(settings)
+        if clock is not None:
+            services.clock = clock
         if settings.uses_demo_secret:
             logger.warning("SECRET_KEY is the demo value: set your own before real use")
         stop = asyncio.Event()
@@ -90,11 +98,12 @@ def make_lifespan(settings: Settings) -> Callable[[Any], contextlib.AbstractAsyn
     return lifespan
 
 
-def create_app(settings: Settings | None = None) -> connexion.AsyncApp:
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> connexion.AsyncApp:
+    """The app for `settings`; `clock` replaces the wall clock (tests move time with it)."""
     settings = settings or Settings()
     app = connexion.AsyncApp(
         __name__,
-        lifespan=make_lifespan(settings),
+        lifespan=make_lifespan(settings, clock),
         swagger_ui_options=SwaggerUIOptions(
             swagger_ui_path="/api/ui", spec_path="/api/openapi.json"
         ),
