@@ -98,7 +98,9 @@ def make_lifespan(
     return lifespan
 
 
-def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> connexion.AsyncApp:
+def create_app(
+    settings: Settings | None = None, *, clock: Clock | None = None
+) -> connexion.AsyncApp:
     """The app for `settings`; `clock` replaces the wall clock (tests move time with it)."""
     settings = settings or Settings()
     app = connexion.AsyncApp(

@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 from declaration_otp.runtime import Services, services_of
 from declaration_otp.tables import ApiToken
 
-TOKEN_PREFIX = "dotp_"
+TOKEN_PREFIX = "dotp_"  # noqa: S105 - a marker, not a secret
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,12 +58,16 @@ def cancel_active_codes(
     if not conditions:
         return []
     now = services.clock()
-    cancelled = session.execute(
-        update(Verification)
-        .where(col(Verification.active).is_(True), or_(*conditions))
-        .values(active=False, status=VerificationStatus.CANCELED.value, updated_at=now)
-        .returning(col(Verification.id))
-    ).scalars().all()
+    cancelled = (
+        session.execute(
+            update(Verification)
+            .where(col(Verification.active).is_(True), or_(*conditions))
+            .values(active=False, status=VerificationStatus.CANCELED.value, updated_at=now)
+            .returning(col(Verification.id))
+        )
+        .scalars()
+        .all()
+    )
     cancel_queued_for(session, verification_ids=list(cancelled), now=now)
     return list(cancelled)
 

@@ -109,7 +109,9 @@ def list_owned(
         conditions.append(col(DeclarationRequest.status) == status)
     if employee_id is not None:
         conditions.append(col(DeclarationRequest.employee_id) == employee_id)
-    total = session.exec(select(func.count()).select_from(DeclarationRequest).where(*conditions)).one()
+    total = session.exec(
+        select(func.count()).select_from(DeclarationRequest).where(*conditions)
+    ).one()
     rows = session.exec(
         select(DeclarationRequest)
         .where(*conditions)

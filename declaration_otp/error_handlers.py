@@ -22,8 +22,8 @@ from declaration_otp.errors import CONFLICT_MESSAGE, MALFORMED_MESSAGE, ApiError
 
 logger = logging.getLogger(__name__)
 
-MISSING_TOKEN = "Authorization header is not set or doesn't contain Bearer token"
-INVALID_TOKEN = "Invalid access token"
+MISSING_TOKEN = "Authorization header is not set or doesn't contain Bearer token"  # noqa: S105
+INVALID_TOKEN = "Invalid access token"  # noqa: S105
 MISSING_ALLOWANCES = "Your scope does not allow to access this resource. Missing allowances: "
 INTERNAL = "Internal server error"
 

@@ -1,4 +1,7 @@
-"""Pure OTP rules: code generation, send limits, attempts. No I/O, so they test without a database."""
+"""Pure OTP rules: code generation, send limits, attempts.
+
+No I/O, so they are tested without a database.
+"""
 
 from __future__ import annotations
 

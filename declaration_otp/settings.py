@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEMO_SECRET_KEY = "demo-secret-key-change-me-in-production"
+DEMO_SECRET_KEY = "demo-secret-key-change-me-in-production"  # noqa: S105 - flagged at start-up
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +39,8 @@ class Settings(BaseSettings):
 
     database_url: str = Field(
         default="sqlite:///declaration_otp.db",
-        description="SQLAlchemy URL; a SQLite file by default, postgresql+psycopg://... in production.",
+        description="SQLAlchemy URL: a SQLite file by default, postgresql+psycopg://... "
+        "in production.",
     )
     database_pool_size: int = Field(default=8, ge=1, le=200)
     database_busy_timeout_ms: int = Field(default=5000, ge=0)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncGenerator, Iterable
-from typing import Any
+from typing import Any, ClassVar
 
 from connexion.datastructures import MediaTypeDict
 from connexion.json_schema import Draft4RequestValidator
@@ -23,7 +23,7 @@ from declaration_otp.errors import EntryType, InvalidEntry, Rule, malformed, val
 FORMAT_CHECKER = FormatChecker()
 
 
-@FORMAT_CHECKER.checks("uuid", raises=ValueError)
+@FORMAT_CHECKER.checks("uuid", raises=ValueError)  # type: ignore[untyped-decorator]
 def _is_uuid(value: object) -> bool:
     if not isinstance(value, str):
         return True
@@ -121,7 +121,7 @@ def errors_to_invalid(
 class AllErrorsParameterValidator(ParameterValidator):  # type: ignore[misc]
     """Path, query and header parameters: every violation, unknown query parameters included."""
 
-    _ENTRY_TYPES: dict[str, EntryType] = {
+    _ENTRY_TYPES: ClassVar[dict[str, EntryType]] = {
         "path": "path_parameter",
         "query": "query_parameter",
         "header": "header",
@@ -197,7 +197,11 @@ class AllErrorsJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc
                             "entry_type": "json_data_property",
                             "entry": "$",
                             "rules": [
-                                {"rule": "required", "description": "body is required", "params": []}
+                                {
+                                    "rule": "required",
+                                    "description": "body is required",
+                                    "params": [],
+                                }
                             ],
                         }
                     ]

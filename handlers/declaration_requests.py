@@ -41,7 +41,9 @@ async def create_declaration_request(
     *, body: dict[str, Any], services: Services, caller: Caller, request_id: str
 ) -> Ok:
     def work(session: Session) -> tuple[DeclarationRequest, bool]:
-        request = _create(session, body=body, services=services, caller=caller, request_id=request_id)
+        request = _create(
+            session, body=body, services=services, caller=caller, request_id=request_id
+        )
         return request, request.auth_method_type == "OTP"
 
     request, queued_sms = await services.database.write(work)
@@ -67,7 +69,9 @@ def _create(
     if employee is None:
         invalid.append(invalid_entry("$.employee_id", "Employee not found"))
     elif employee.legal_entity_id != caller.legal_entity_id:
-        invalid.append(invalid_entry("$.employee_id", "Employee does not belong to your legal entity"))
+        invalid.append(
+            invalid_entry("$.employee_id", "Employee does not belong to your legal entity")
+        )
     elif employee.employee_type != "DOCTOR":
         invalid.append(invalid_entry("$.employee_id", "Employee must be a DOCTOR"))
     elif employee.status != "APPROVED":
@@ -75,7 +79,9 @@ def _create(
     if division is None:
         invalid.append(invalid_entry("$.division_id", "Division not found"))
     elif division.legal_entity_id != caller.legal_entity_id:
-        invalid.append(invalid_entry("$.division_id", "Division does not belong to your legal entity"))
+        invalid.append(
+            invalid_entry("$.division_id", "Division does not belong to your legal entity")
+        )
     elif division.status != "ACTIVE":
         invalid.append(invalid_entry("$.division_id", "Division is not active"))
 
@@ -86,7 +92,9 @@ def _create(
         method = next((m for m in methods if str(m.id) == authorize_with), None)
         if method is None:
             invalid.append(
-                invalid_entry("$.authorize_with", "Authentication method doesn't belong to the person")
+                invalid_entry(
+                    "$.authorize_with", "Authentication method doesn't belong to the person"
+                )
             )
     elif methods:
         method = methods[0]
@@ -133,7 +141,11 @@ def _create(
         updated_at=now,
     )
     request.data_to_be_signed = _data_to_be_signed(
-        request, person=person, employee=employee, division=division, legal_entity=legal_entity,
+        request,
+        person=person,
+        employee=employee,
+        division=division,
+        legal_entity=legal_entity,
         methods=[{"type": m.type, "phone_number": mask_phone(m.phone_number)} for m in methods],
     )
     session.add(request)
@@ -298,7 +310,9 @@ async def approve_declaration_request(
                         )
                     ]
                 )
-            verification = latest_verification(session, declaration_request_id=request.id, lock=True)
+            verification = latest_verification(
+                session, declaration_request_id=request.id, lock=True
+            )
             if verification is None:
                 return _Approval(request=None, failure=AttemptOutcome.EXHAUSTED)
             attempt = attempt_code(

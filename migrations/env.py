@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from alembic import context
-from sqlalchemy import create_engine, pool
-
 from typing import Any
 
+from alembic import context
+from sqlalchemy import create_engine, pool
 from sqlmodel.sql.sqltypes import AutoString
 
 from declaration_otp import tables

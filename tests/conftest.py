@@ -230,7 +230,9 @@ class World:
             headers=headers if headers is not None else self.headers,
         )
 
-    def approve(self, request_id: str, code: int | None, headers: dict[str, str] | None = None) -> Any:
+    def approve(
+        self, request_id: str, code: int | None, headers: dict[str, str] | None = None
+    ) -> Any:
         body = {} if code is None else {"verification_code": code}
         return self.backend.client.patch(
             f"/api/v3/declaration_requests/{request_id}/actions/approve",
@@ -273,29 +275,42 @@ def make_world(backend: Backend) -> World:
     def seed(session: Session) -> None:
         session.add(
             LegalEntity(
-                id=legal_entity_id, name="Клініка сімейної медицини", short_name="КСМ",
+                id=legal_entity_id,
+                name="Клініка сімейної медицини",
+                short_name="КСМ",
                 edrpou="38782323",
             )
         )
         session.flush()
-        session.add(Division(id=division_id, legal_entity_id=legal_entity_id, name="Амбулаторія №1"))
+        session.add(
+            Division(id=division_id, legal_entity_id=legal_entity_id, name="Амбулаторія №1")
+        )
         session.add(
             Employee(
-                id=doctor_id, legal_entity_id=legal_entity_id, employee_type="DOCTOR",
-                position="P2", first_name="Олена", last_name="Коваль",
+                id=doctor_id,
+                legal_entity_id=legal_entity_id,
+                employee_type="DOCTOR",
+                position="P2",
+                first_name="Олена",
+                last_name="Коваль",
             )
         )
         for person_id in (otp_person_id, offline_person_id):
             session.add(
                 Person(
-                    id=person_id, first_name="Петро", last_name="Іваненко",
+                    id=person_id,
+                    first_name="Петро",
+                    last_name="Іваненко",
                     birth_date=dt.date(1991, 8, 19),
                 )
             )
         session.flush()
         session.add(
             AuthenticationMethod(
-                id=uuid.uuid4(), person_id=otp_person_id, position=0, type="OTP",
+                id=uuid.uuid4(),
+                person_id=otp_person_id,
+                position=0,
+                type="OTP",
                 phone_number=phone,
             )
         )

@@ -97,5 +97,7 @@ def test_missing_token_is_401_and_wrong_scope_is_403(world: World) -> None:
     assert reader.status_code == 403
     assert reader.json()["error"] == {
         "type": "forbidden",
-        "message": "Your scope does not allow to access this resource. Missing allowances: otp:write",
+        "message": (
+            "Your scope does not allow to access this resource. Missing allowances: otp:write"
+        ),
     }

@@ -45,7 +45,10 @@ class ConsoleGateway:
     name = "console"
 
     async def send(self, sms: OutgoingSms) -> str | None:
-        line = f"[SMS to {sms.phone_number}] {sms.text}  (declaration request {sms.declaration_request_id})"
+        line = (
+            f"[SMS to {sms.phone_number}] {sms.text}"
+            f"  (declaration request {sms.declaration_request_id})"
+        )
         await asyncio.to_thread(_print_line, line)
         return None
 
@@ -75,7 +78,9 @@ class FileGateway:
         try:
             await asyncio.to_thread(self._append, json.dumps(record, ensure_ascii=False))
         except OSError as error:
-            raise SendFailed(f"cannot write {self.path}: {error.strerror}", transient=True) from error
+            raise SendFailed(
+                f"cannot write {self.path}: {error.strerror}", transient=True
+            ) from error
         return sms.message_id
 
     def _append(self, line: str) -> None:

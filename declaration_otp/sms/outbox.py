@@ -34,7 +34,9 @@ class ClaimedSms:
     request_id: str | None
 
 
-def cancel_queued_for(session: Session, *, verification_ids: list[uuid.UUID], now: datetime) -> None:
+def cancel_queued_for(
+    session: Session, *, verification_ids: list[uuid.UUID], now: datetime
+) -> None:
     """A replaced code must not reach the phone after its successor: drop it if still queued."""
     if not verification_ids:
         return
@@ -94,9 +96,7 @@ def claim_due(
     return claimed
 
 
-def _settle(
-    session: Session, *, message_id: uuid.UUID, now: datetime, **values: object
-) -> None:
+def _settle(session: Session, *, message_id: uuid.UUID, now: datetime, **values: object) -> None:
     session.execute(
         update(SmsMessage)
         .where(

@@ -29,7 +29,7 @@ BACKOFF_CAP_SECONDS = 60.0
 def retry_delay(attempt: int, *, rng: random.Random | None = None) -> float:
     """Capped exponential backoff with full jitter."""
     ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(0, attempt - 1))
-    return (rng or random).uniform(0, ceiling)  # noqa: S311 - jitter, not a secret
+    return (rng or random).uniform(0, ceiling)
 
 
 class Relay:
@@ -52,11 +52,11 @@ class Relay:
                 continue
             await self._wait_for_work(stop, settings.relay_poll_seconds)
 
-    async def _wait_for_work(self, stop: asyncio.Event, timeout: float) -> None:
+    async def _wait_for_work(self, stop: asyncio.Event, seconds: float) -> None:
         queued = self.services.sms_queued
         waiters = [asyncio.ensure_future(queued.wait()), asyncio.ensure_future(stop.wait())]
         try:
-            await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
         finally:
             for waiter in waiters:
                 waiter.cancel()
