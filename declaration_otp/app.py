@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import functools
 import inspect
+import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
@@ -49,6 +50,11 @@ def as_endpoint(handler: Handler) -> Callable[..., Awaitable[tuple[Any, int, dic
     @functools.wraps(handler)
     async def endpoint(**kwargs: Any) -> tuple[Any, int, dict[str, str]]:
         scope = current_scope.get()
+        if isinstance(kwargs.get("body"), bytes | str):
+            # Without a JSON Content-Type connexion hands over raw bytes; the validator has
+            # already parsed them as JSON against the schema.
+            raw = kwargs["body"]
+            kwargs["body"] = json.loads(raw) if raw.strip() else None
         if "services" in wants:
             kwargs["services"] = services_of(scope)
         if "caller" in wants:

@@ -143,12 +143,7 @@ class Registry(BaseModel):
     persons: list[PersonEntry] = Field(default_factory=list)
 
 
-_KINDS: dict[str, type[_Entry]] = {
-    "legal_entities": LegalEntityEntry,
-    "divisions": DivisionEntry,
-    "employees": EmployeeEntry,
-    "persons": PersonEntry,
-}
+_KINDS = ("legal_entities", "divisions", "employees", "persons")
 
 
 # --- parsing and checking ------------------------------------------------------------------
@@ -174,14 +169,19 @@ def _error_message(error: Mapping[str, Any]) -> str:
     return str(error["msg"])
 
 
-def _validate_entries(kind: str, raw_entries: object, problems: list[str]) -> list[_Entry]:
+Entry = TypeVar("Entry", bound=_Entry)
+
+
+def _validate_entries(
+    kind: str, model: type[Entry], data: Mapping[str, object], problems: list[str]
+) -> list[Entry]:
+    raw_entries = data.get(kind)
     if raw_entries is None:
         return []
     if not isinstance(raw_entries, list):
         problems.append(f"{kind}: must be a list")
         return []
-    model = _KINDS[kind]
-    entries: list[_Entry] = []
+    entries: list[Entry] = []
     for index, raw in enumerate(raw_entries):
         raw_id = raw.get("id") if isinstance(raw, dict) else None
         try:
@@ -247,8 +247,12 @@ def parse_registry(data: object) -> Registry:
     if not isinstance(data, dict):
         raise RegistryError([f"the file must contain a mapping with the lists {', '.join(_KINDS)}"])
     problems = [f"{key}: unknown section" for key in data if key not in _KINDS]
-    sections = {kind: _validate_entries(kind, data.get(kind), problems) for kind in _KINDS}
-    registry = Registry.model_construct(**sections)
+    registry = Registry.model_construct(
+        legal_entities=_validate_entries("legal_entities", LegalEntityEntry, data, problems),
+        divisions=_validate_entries("divisions", DivisionEntry, data, problems),
+        employees=_validate_entries("employees", EmployeeEntry, data, problems),
+        persons=_validate_entries("persons", PersonEntry, data, problems),
+    )
     problems.extend(_cross_entry_problems(registry))
     if problems:
         raise RegistryError(problems)
@@ -262,7 +266,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 def _construct_unique_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
     seen: set[Any] = set()
     for key_node, _value_node in node.value:
-        key = loader.construct_object(key_node)  # type: ignore[no-untyped-call]
+        key = loader.construct_object(key_node)
         if key in seen:
             raise yaml.constructor.ConstructorError(
                 None, None, f"repeated key {key!r}", key_node.start_mark
@@ -351,9 +355,14 @@ def _upsert(session: Session, table: type[Row], values: dict[str, Any], count: K
 
 def _unknown_legal_entity_problems(session: Session, registry: Registry) -> list[str]:
     in_file = {entry.id for entry in registry.legal_entities}
+    referrers: list[tuple[str, Sequence[DivisionEntry | EmployeeEntry]]] = [
+        ("divisions", registry.divisions),
+        ("employees", registry.employees),
+    ]
     referenced = {
         entry.legal_entity_id
-        for entry in [*registry.divisions, *registry.employees]
+        for _kind, entries in referrers
+        for entry in entries
         if entry.legal_entity_id not in in_file
     }
     if not referenced:
@@ -361,11 +370,11 @@ def _unknown_legal_entity_problems(session: Session, registry: Registry) -> list
     in_database = set(
         session.exec(select(LegalEntity.id).where(col(LegalEntity.id).in_(referenced))).all()
     )
+    known = in_file | in_database
     problems = []
-    for kind in ("divisions", "employees"):
-        entries: list[DivisionEntry] | list[EmployeeEntry] = getattr(registry, kind)
+    for kind, entries in referrers:
         for index, entry in enumerate(entries):
-            if entry.legal_entity_id not in in_file | in_database:
+            if entry.legal_entity_id not in known:
                 problems.append(
                     f"{_label(kind, index, entry.id)}: legal_entity_id: {entry.legal_entity_id} "
                     "is neither in the file nor in the database"

@@ -1,0 +1,46 @@
+"""Demo data: the registry file that `serve --demo` loads and the ids the banner and tests use.
+
+The ids below must match `registry.yaml`; tests/test_registry.py checks that they do.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Final
+
+DEMO_REGISTRY_PATH: Final = Path(__file__).resolve().parent / "registry.yaml"
+
+DEMO_LEGAL_ENTITY_ID: Final = uuid.UUID("10000000-0000-4000-8000-000000000001")
+DEMO_OTHER_LEGAL_ENTITY_ID: Final = uuid.UUID("10000000-0000-4000-8000-000000000002")
+
+DEMO_DIVISION_ID: Final = uuid.UUID("20000000-0000-4000-8000-000000000001")
+DEMO_DIVISION_2_ID: Final = uuid.UUID("20000000-0000-4000-8000-000000000002")
+DEMO_OTHER_DIVISION_ID: Final = uuid.UUID("20000000-0000-4000-8000-000000000003")
+
+DEMO_DOCTOR_ID: Final = uuid.UUID("30000000-0000-4000-8000-000000000001")
+DEMO_DOCTOR_2_ID: Final = uuid.UUID("30000000-0000-4000-8000-000000000002")
+DEMO_OWNER_ID: Final = uuid.UUID("30000000-0000-4000-8000-000000000003")
+DEMO_OTHER_DOCTOR_ID: Final = uuid.UUID("30000000-0000-4000-8000-000000000004")
+
+DEMO_PERSON_OTP_ID: Final = uuid.UUID("40000000-0000-4000-8000-000000000001")
+DEMO_PERSON_OTP_PHONE: Final = "+380936235985"
+DEMO_PERSON_OTP_2_ID: Final = uuid.UUID("40000000-0000-4000-8000-000000000002")
+DEMO_PERSON_OFFLINE_ID: Final = uuid.UUID("40000000-0000-4000-8000-000000000003")
+DEMO_PERSON_TWO_METHODS_ID: Final = uuid.UUID("40000000-0000-4000-8000-000000000004")
+
+DEMO_AUTH_OTP_ID: Final = uuid.UUID("50000000-0000-4000-8000-000000000001")
+DEMO_AUTH_OTP_2_ID: Final = uuid.UUID("50000000-0000-4000-8000-000000000002")
+DEMO_AUTH_OFFLINE_ID: Final = uuid.UUID("50000000-0000-4000-8000-000000000003")
+DEMO_AUTH_TWO_METHODS_OFFLINE_ID: Final = uuid.UUID("50000000-0000-4000-8000-000000000004")
+DEMO_AUTH_TWO_METHODS_OTP_ID: Final = uuid.UUID("50000000-0000-4000-8000-000000000005")
+
+DEMO_USER_ID: Final = "demo-user"
+DEMO_SCOPES: Final = (
+    "declaration_request:write",
+    "declaration_request:read",
+    "declaration_request:approve",
+    "otp:write",
+    "otp:read",
+)
+DEMO_TOKEN_TTL_SECONDS: Final = 7 * 24 * 3600
