@@ -10,7 +10,6 @@ import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import connexion
@@ -30,11 +29,11 @@ from declaration_otp.runtime import SERVICES_STATE_KEY, Services, services_of
 from declaration_otp.settings import Settings
 from declaration_otp.sms.gateways import gateway_from_settings
 from declaration_otp.sms.relay import Relay
+from declaration_otp.spec import SPEC_PATH
 from declaration_otp.validation import VALIDATOR_MAP
 
 logger = logging.getLogger(__name__)
 
-SPEC_PATH = Path(__file__).resolve().parent.parent / "openapi" / "openapi.yaml"
 # Parameters the wrapper supplies; connexion never sees them.
 _INJECTED = ("services", "caller", "request_id")
 

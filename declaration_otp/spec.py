@@ -1,0 +1,24 @@
+"""Facts read from the OpenAPI description itself, so nothing restates them by hand."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SPEC_PATH = Path(__file__).resolve().parent.parent / "openapi" / "openapi.yaml"
+
+
+@functools.cache
+def load_spec() -> dict[str, Any]:
+    with SPEC_PATH.open(encoding="utf-8") as handle:
+        spec: dict[str, Any] = yaml.safe_load(handle)
+    return spec
+
+
+def declared_scopes() -> frozenset[str]:
+    """Every scope of the spec's oauth2 scheme: the only ones a token may carry."""
+    flows = load_spec()["components"]["securitySchemes"]["oauth2"]["flows"]
+    return frozenset(scope for flow in flows.values() for scope in flow.get("scopes", {}))
