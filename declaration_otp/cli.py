@@ -11,6 +11,7 @@ import argparse
 import contextlib
 import importlib.util
 import logging
+import os
 import sys
 import uuid
 import warnings
@@ -278,8 +279,8 @@ def _demo_banner(settings: Settings, token: str, base: str) -> str:
             f"curl -sS -X POST \"{requests}\" {auth} {json_type} -d '{create_body}'",
             "ID=...  # set it to data.id from the response above",
             "",
-            f"# 2. resend the code (allowed {settings.otp_resend_cooldown_seconds} s after the "
-            "last one; earlier answers 429 with Retry-After)",
+            f"# 2. resend the code (cooldown {settings.otp_resend_cooldown_seconds} s, limits "
+            f"{settings.otp_phone_send_limits}; beyond them 429 with Retry-After)",
             f'curl -sS -X POST "{requests}/$ID/actions/resend_otp" {auth}',
             "",
             f"# 3. {_code_hint(settings)}",
@@ -341,6 +342,13 @@ def _log_level(settings: Settings) -> str:
     return level
 
 
+def _demo_settings(settings: Settings) -> Settings:
+    """The demo walks through create then resend at once: no cooldown unless one is asked for."""
+    if "OTP_RESEND_COOLDOWN_SECONDS" in os.environ:
+        return settings
+    return settings.model_copy(update={"otp_resend_cooldown_seconds": 0})
+
+
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     # Imported here: the server stack is heavy and the other commands never need it.
     import uvicorn
@@ -350,6 +358,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     log_level = _log_level(settings)
     banner = None
     if args.demo:
+        settings = _demo_settings(settings)
         token = _prepare_demo(settings)
         banner = _demo_banner(settings, token, f"http://{_display_host(args.host)}:{args.port}")
     else:
