@@ -54,10 +54,14 @@ def request_url(scope: Scope) -> str:
     return f"{scheme}://{host}{scope.get('root_path', '')}{scope.get('path', '/')}"
 
 
-def meta(scope: Scope, code: int, kind: Literal["object", "list"] = "object") -> dict[str, Any]:
+def meta(
+    scope: Scope, code: int, kind: Literal["object", "list"] = "object", *, created_id: str = ""
+) -> dict[str, Any]:
+    url = request_url(scope)
     return {
         "code": code,
-        "url": request_url(scope),
+        # eHealth points a 201's url at the new resource.
+        "url": f"{url}/{created_id}" if created_id else url,
         "type": kind,
         "request_id": request_id_of(scope),
     }
@@ -65,7 +69,13 @@ def meta(scope: Scope, code: int, kind: Literal["object", "list"] = "object") ->
 
 def success_body(scope: Scope, result: Ok) -> dict[str, Any]:
     kind: Literal["object", "list"] = "list" if isinstance(result.data, list) else "object"
-    body: dict[str, Any] = {"meta": meta(scope, result.status, kind), "data": result.data}
+    created_id = ""
+    if result.status == 201 and isinstance(result.data, dict):
+        created_id = str(result.data.get("id") or "")
+    body: dict[str, Any] = {
+        "meta": meta(scope, result.status, kind, created_id=created_id),
+        "data": result.data,
+    }
     if result.paging is not None:
         body["paging"] = result.paging
     if result.urgent is not None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from declaration_otp import declaration_store as store
 from declaration_otp.auth import Caller
@@ -59,7 +59,10 @@ async def create_declaration_request(
 def _create(
     session: Session, *, body: dict[str, Any], services: Services, caller: Caller, request_id: str
 ) -> DeclarationRequest:
-    person = session.get(Person, uuid.UUID(body["person_id"]))
+    # Locking the person serialises concurrent creates for them: exactly one stays pending.
+    person = session.exec(
+        select(Person).where(Person.id == uuid.UUID(body["person_id"])).with_for_update()
+    ).first()
     if person is None:
         raise not_found("Such person doesn't exist")
     employee = session.get(Employee, uuid.UUID(body["employee_id"]))

@@ -331,8 +331,13 @@ def test_inactive_employee_and_division_are_422(world: World) -> None:
         assert session.get(LegalEntity, le) is not None
         session.add(
             Employee(
-                id=employee_id, legal_entity_id=le, employee_type="DOCTOR", position="P2",
-                status="DISMISSED", first_name="Іван", last_name="Сидоренко",
+                id=employee_id,
+                legal_entity_id=le,
+                employee_type="DOCTOR",
+                position="P2",
+                status="DISMISSED",
+                first_name="Іван",
+                last_name="Сидоренко",
             )
         )
         session.add(Division(id=division_id, legal_entity_id=le, name="Закрите", status="CLOSED"))
@@ -341,4 +346,3 @@ def test_inactive_employee_and_division_are_422(world: World) -> None:
     response = world.create(employee_id=str(employee_id), division_id=str(division_id))
     assert response.status_code == 422
     assert sorted(entries(response)) == ["$.division_id", "$.employee_id"]
-
