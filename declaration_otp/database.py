@@ -116,5 +116,12 @@ def _is_unavailable(error: DBAPIError) -> bool:
     text = str(error.orig).lower()
     return any(
         marker in text
-        for marker in ("could not connect", "connection refused", "server closed", "timeout")
+        for marker in (
+            "could not connect",
+            "connection refused",
+            "server closed",
+            "timeout",
+            "unable to open database file",
+            "terminating connection",
+        )
     )
