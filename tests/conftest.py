@@ -204,8 +204,8 @@ class World:
     token: str
     headers: dict[str, str]
 
-    def token_with(self, scopes: list[str]) -> dict[str, str]:
-        token = _issue(self.backend, uuid.UUID(self.legal_entity_id), scopes)
+    def token_with(self, scopes: list[str], ttl_seconds: int = 3600) -> dict[str, str]:
+        token = _issue(self.backend, uuid.UUID(self.legal_entity_id), scopes, ttl_seconds)
         return {"Authorization": f"Bearer {token}"}
 
     def create(self, person_id: str | None = None, **extra: Any) -> Any:
@@ -251,9 +251,15 @@ class World:
         return str(active[0].id)
 
 
-def _issue(backend: Backend, legal_entity_id: uuid.UUID, scopes: list[str]) -> str:
+def _issue(
+    backend: Backend, legal_entity_id: uuid.UUID, scopes: list[str], ttl_seconds: int = 3600
+) -> str:
+    # The app's clock, not the wall clock: tests move it forward, tokens must age with it.
     services = Services(
-        settings=backend.settings, database=backend.database, secrets=backend.secrets
+        settings=backend.settings,
+        database=backend.database,
+        secrets=backend.secrets,
+        clock=backend.clock,
     )
     return backend.write(  # type: ignore[no-any-return]
         lambda s: issue_token(
@@ -262,7 +268,7 @@ def _issue(backend: Backend, legal_entity_id: uuid.UUID, scopes: list[str]) -> s
             client_id=legal_entity_id,
             user_id=f"user-{uuid.uuid4().hex[:6]}",
             scopes=scopes,
-            ttl_seconds=3600,
+            ttl_seconds=ttl_seconds,
         )
     )
 

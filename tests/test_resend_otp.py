@@ -101,3 +101,12 @@ def test_missing_token_is_401_and_wrong_scope_is_403(world: World) -> None:
             "Your scope does not allow to access this resource. Missing allowances: otp:write"
         ),
     }
+
+
+def test_expired_token_is_401(world: World) -> None:
+    request = world.create_ok()
+    short_lived = world.token_with(["otp:write"], ttl_seconds=30)
+    world.backend.clock.advance(61)
+    response = world.resend(request["id"], headers=short_lived)
+    assert response.status_code == 401
+    assert response.json()["error"] == {"type": "access_denied", "message": "Invalid access token"}
