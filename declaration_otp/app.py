@@ -98,7 +98,7 @@ def make_lifespan(
                 # Let the relay finish the message in hand: a claimed row is released by time.
                 with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
                     await asyncio.wait_for(relay_task, timeout=10)
-            await asyncio.to_thread(services.database.close)
+            await services.aclose()
 
     return lifespan
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
+
 from declaration_otp.database import Database
 from declaration_otp.secrets_at_rest import SecretBox
 from declaration_otp.settings import Settings
@@ -24,6 +26,8 @@ class Services:
     settings: Settings
     database: Database
     secrets: SecretBox
+    # The one client for every outbound call (SMS providers, token introspection).
+    http: httpx.AsyncClient = field(default_factory=httpx.AsyncClient)
     clock: Callable[[], datetime] = utc_now
     # Set after a commit that queued SMS so the in-process relay sends without waiting a poll.
     sms_queued: asyncio.Event = field(default_factory=asyncio.Event)
@@ -39,7 +43,20 @@ class Services:
             settings=settings,
             database=database,
             secrets=SecretBox(settings.secret_key.get_secret_value()),
+            http=make_http_client(settings),
         )
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+        await asyncio.to_thread(self.database.close)
+
+
+def make_http_client(settings: Settings) -> httpx.AsyncClient:
+    timeout = httpx.Timeout(
+        settings.http_read_timeout_seconds, connect=settings.http_connect_timeout_seconds
+    )
+    limits = httpx.Limits(max_connections=settings.http_max_connections)
+    return httpx.AsyncClient(timeout=timeout, limits=limits, follow_redirects=False)
 
 
 def services_of(scope: dict[str, Any] | Any) -> Services:

@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     relay_claim_seconds: int = Field(default=60, ge=5)
     relay_batch_size: int = Field(default=50, ge=1, le=1000)
 
+    http_connect_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
+    http_read_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
+    http_max_connections: int = Field(default=100, ge=1, le=10000)
+
     declaration_term_years: int = Field(default=20, ge=1, le=100)
     validate_responses: bool = False
     log_level: str = "INFO"
