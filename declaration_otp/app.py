@@ -20,14 +20,13 @@ from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
 from connexion.utils import get_function_from_name
 
-from declaration_otp import envelope
+from declaration_otp import auth, envelope
 from declaration_otp.auth import Caller
 from declaration_otp.envelope import Ok
 from declaration_otp.error_handlers import ERROR_HANDLERS
 from declaration_otp.request_id import RequestIdMiddleware
 from declaration_otp.runtime import SERVICES_STATE_KEY, Services, services_of
 from declaration_otp.settings import Settings
-from declaration_otp.sms.gateways import gateway_from_settings
 from declaration_otp.sms.relay import Relay
 from declaration_otp.spec import SPEC_PATH
 from declaration_otp.validation import VALIDATOR_MAP
@@ -85,19 +84,24 @@ def make_lifespan(
             services.clock = clock
         if settings.uses_demo_secret:
             logger.warning("SECRET_KEY is the demo value: set your own before real use")
+        for warning in auth.startup_warnings(settings):
+            logger.warning(warning)
         stop = asyncio.Event()
         relay_task = None
         if settings.relay_enabled:
-            relay = Relay(services, gateway_from_settings(settings))
+            relay = Relay.from_services(services)
             relay_task = asyncio.create_task(relay.run(stop), name="sms-relay")
         try:
             yield {SERVICES_STATE_KEY: services}
         finally:
             stop.set()
             if relay_task is not None:
-                # Let the relay finish the message in hand: a claimed row is released by time.
+                # The relay finishes the batch in hand; past the grace period it is cancelled
+                # and gives its claimed messages back (see sms/relay.py).
                 with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
-                    await asyncio.wait_for(relay_task, timeout=10)
+                    await asyncio.wait_for(
+                        relay_task, timeout=settings.relay_shutdown_grace_seconds
+                    )
             await services.aclose()
 
     return lifespan
@@ -123,7 +127,13 @@ def create_app(
         validate_responses=settings.validate_responses,
         pythonic_params=True,
         validator_map=VALIDATOR_MAP,
+        security_map=auth.security_map(settings),
     )
     for error_class, handler in ERROR_HANDLERS:
         app.add_error_handler(error_class, handler)
     return app
+
+
+def app_from_environment() -> connexion.AsyncApp:
+    """Factory for `uvicorn --factory` and multi-process serving: settings from the environment."""
+    return create_app(Settings())

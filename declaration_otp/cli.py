@@ -17,9 +17,9 @@ import uuid
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Final
+from typing import Any, Final, TypeVar
 
 import pydantic
 from alembic.runtime.migration import MigrationContext
@@ -237,6 +237,73 @@ def _token_issue(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+# --- token list / revoke -------------------------------------------------------------------
+
+
+T = TypeVar("T")
+
+
+def _run_tokens(settings: Settings, work: Callable[[Session], T], *, write: bool) -> T:
+    _require_current_schema(settings.database_url)
+    database = _open_database(settings)
+    try:
+        with _database_errors(settings.database_url):
+            return database.run_sync(work, write=write)
+    finally:
+        database.close()
+
+
+def _when(moment: datetime | None, empty: str) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment is not None else empty
+
+
+def _token_list(args: argparse.Namespace, settings: Settings) -> int:
+    from declaration_otp.auth.local import list_tokens  # see _quiet_third_party_warnings
+
+    tokens = _run_tokens(
+        settings, lambda session: list_tokens(session, client_id=args.client_id), write=False
+    )
+    now = datetime.now(UTC)
+    # Never the token nor its hash: neither is needed to manage it.
+    rows = [("ID", "CLIENT_ID", "USER_ID", "SCOPES", "EXPIRES_AT", "REVOKED_AT", "STATE")]
+    rows += [
+        (
+            str(t.id),
+            str(t.client_id),
+            t.user_id,
+            " ".join(t.scopes),
+            _when(t.expires_at, "never"),
+            _when(t.revoked_at, "-"),
+            t.state(now),
+        )
+        for t in tokens
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        print("  ".join(cells).rstrip())
+    print(f"{len(tokens)} token(s)", file=sys.stderr)
+    return 0
+
+
+def _token_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    from declaration_otp.auth.local import revoke_token  # see _quiet_third_party_warnings
+
+    now = datetime.now(UTC)
+    revoked = _run_tokens(
+        settings, lambda session: revoke_token(session, token_id=args.token_id, now=now), write=True
+    )
+    if revoked is None:
+        raise CliError(f"no token with id {args.token_id} (see `{PROGRAM} token list`)")
+    assert revoked.revoked_at is not None
+    when = _when(revoked.revoked_at, "-")
+    if revoked.revoked_at < now:
+        print(f"token {revoked.id} was already revoked at {when}")
+    else:
+        print(f"revoked token {revoked.id} of {revoked.client_id}, user {revoked.user_id}")
+    return 0
+
+
 # --- serve ---------------------------------------------------------------------------------
 
 
@@ -268,7 +335,8 @@ def _demo_banner(settings: Settings, token: str, base: str) -> str:
         [
             "",
             "declaration-otp demo: schema migrated, demo registry loaded, token issued.",
-            f"Swagger UI: {base}/api/ui/  (Authorize with the token below)",
+            f"Swagger UI: {base}/api/ui/  (Authorize: client_id {demo.DEMO_LEGAL_ENTITY_ID}, "
+            "client_secret the token below)",
             f"Token: legal entity {demo.DEMO_LEGAL_ENTITY_ID}, user {demo.DEMO_USER_ID}, "
             f"all scopes, valid {days} days.",
             "",
@@ -346,6 +414,8 @@ def _demo_settings(settings: Settings) -> Settings:
     """The demo walks through create then resend at once: no cooldown unless one is asked for."""
     if "OTP_RESEND_COOLDOWN_SECONDS" in os.environ:
         return settings
+    # Through the environment too: worker processes build their own settings from it.
+    os.environ["OTP_RESEND_COOLDOWN_SECONDS"] = "0"
     return settings.model_copy(update={"otp_resend_cooldown_seconds": 0})
 
 
@@ -364,22 +434,57 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     else:
         _require_current_schema(settings.database_url)
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
-    config = uvicorn.Config(
-        create_app(settings),
-        host=args.host,
-        port=args.port,
-        loop=_event_loop(),
-        http="httptools",
-        lifespan="on",
-        log_level=log_level,
-    )
     if banner is not None:
         print(banner, flush=True)
-    uvicorn.Server(config).run()
+    options: dict[str, Any] = {
+        "host": args.host,
+        "port": args.port,
+        "loop": _event_loop(),
+        "http": "httptools",
+        "lifespan": "on",
+        "log_level": log_level,
+    }
+    if args.workers > 1:
+        # Each worker process builds its app (and its relay) from the environment.
+        uvicorn.run(
+            "declaration_otp.app:app_from_environment",
+            factory=True,
+            workers=args.workers,
+            timeout_graceful_shutdown=15,
+            **options,
+        )
+    else:
+        uvicorn.Server(uvicorn.Config(create_app(settings), **options)).run()
+    return 0
+
+
+# --- relay ---------------------------------------------------------------------------------
+
+
+def _relay(args: argparse.Namespace, settings: Settings) -> int:
+    """The SMS relay alone (run `serve` with RELAY_ENABLED=false to scale them apart)."""
+    import asyncio
+
+    from declaration_otp.sms.relay_process import run_relay
+
+    log_level = _log_level(settings)
+    _require_current_schema(settings.database_url)
+    logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    asyncio.run(run_relay(settings))
     return 0
 
 
 # --- parser --------------------------------------------------------------------------------
+
+
+def _workers(text: str) -> int:
+    try:
+        workers = int(text)
+    except ValueError:
+        workers = 0
+    if not 1 <= workers <= 64:
+        raise argparse.ArgumentTypeError(f"invalid worker count {text!r}: must be 1-64")
+    return workers
 
 
 def _port(text: str) -> int:
@@ -426,12 +531,24 @@ def _add_token(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="lifetime in seconds; 0 never expires (default: 30 days)",
     )
     issue.set_defaults(handler=_token_issue)
+    listing = actions.add_parser("list", help="list tokens (never the tokens themselves)")
+    listing.add_argument("--client-id", type=_uuid, help="only this legal entity's tokens")
+    listing.set_defaults(handler=_token_list)
+    revoke = actions.add_parser("revoke", help="revoke a token by the ID shown by `token list`")
+    revoke.add_argument("token_id", type=_uuid, metavar="TOKEN_ID")
+    revoke.set_defaults(handler=_token_revoke)
 
 
 def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve = commands.add_parser("serve", help="run the HTTP API")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=_port, default=8000)
+    serve.add_argument(
+        "--workers",
+        type=_workers,
+        default=1,
+        help="server processes sharing the port (PostgreSQL for more than one)",
+    )
     serve.add_argument(
         "--demo",
         action="store_true",
@@ -452,6 +569,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_registry(commands)
     _add_token(commands)
     _add_serve(commands)
+    relay = commands.add_parser(
+        "relay", help="run only the SMS relay (SIGTERM/SIGINT stop it cleanly)"
+    )
+    relay.set_defaults(handler=_relay)
     return parser
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from declaration_otp.otp_rules import (
+    AttemptOutcome,
     AttemptResult,
     LimitDecision,
     VerificationStatus,
@@ -22,7 +23,7 @@ from declaration_otp.otp_rules import (
 )
 from declaration_otp.runtime import Services
 from declaration_otp.sms.outbox import SmsStatus, cancel_queued_for
-from declaration_otp.tables import PhoneSendState, SmsMessage, Verification
+from declaration_otp.tables import PhoneSendState, SmsMessage, Verification, VerifiedPhone
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,4 +202,39 @@ def attempt_code(
     )
     if updated.rowcount != 1:  # type: ignore[attr-defined]
         raise RuntimeError("verification changed under a held lock")
+    if result.outcome is AttemptOutcome.VERIFIED:
+        _record_verified_phone(session, phone_number=verification.phone_number, services=services)
     return result
+
+
+def _record_verified_phone(session: Session, *, phone_number: str, services: Services) -> None:
+    """The upstream `verified_phones` registry: phones that ever completed a verification."""
+    now = services.clock()
+    insert = sqlite_insert if services.database.is_sqlite else pg_insert
+    statement = insert(VerifiedPhone).values(
+        phone_number=phone_number, verified_at=now, updated_at=now
+    )
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[VerifiedPhone.phone_number], set_={"updated_at": now}
+        )
+    )
+
+
+def latest_phone_verification(
+    session: Session, *, phone_number: str, lock: bool
+) -> Verification | None:
+    """The latest code sent to `phone_number` by the OTP verification API (not by a declaration
+    request: those are approved only through their request)."""
+    query = (
+        select(Verification)
+        .where(
+            Verification.phone_number == phone_number,
+            col(Verification.declaration_request_id).is_(None),
+        )
+        .order_by(col(Verification.inserted_at).desc())
+        .limit(1)
+    )
+    if lock:
+        query = query.with_for_update()
+    return session.exec(query).first()

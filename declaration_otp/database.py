@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Session
 
@@ -29,7 +30,14 @@ class DatabaseUnavailable(Exception):
     """The database could not be reached or refused the connection."""
 
 
-def make_engine(url: str, *, pool_size: int = 8, busy_timeout_ms: int = 5000) -> Engine:
+def make_engine(
+    url: str,
+    *,
+    pool_size: int = 8,
+    busy_timeout_ms: int = 5000,
+    connect_timeout_seconds: int = 3,
+    statement_timeout_ms: int = 5000,
+) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
@@ -39,12 +47,15 @@ def make_engine(url: str, *, pool_size: int = 8, busy_timeout_ms: int = 5000) ->
         )
         _configure_sqlite(engine, busy_timeout_ms)
         return engine
+    options = f"-c statement_timeout={int(statement_timeout_ms)}"
     return create_engine(
         url,
         pool_size=pool_size,
         max_overflow=0,
+        # A connection broken by a database restart is found and replaced at checkout.
         pool_pre_ping=True,
-        pool_timeout=10,
+        pool_timeout=connect_timeout_seconds,
+        connect_args={"connect_timeout": connect_timeout_seconds, "options": options},
     )
 
 
@@ -78,8 +89,22 @@ class Database:
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="db")
 
     @classmethod
-    def from_url(cls, url: str, *, pool_size: int = 8, busy_timeout_ms: int = 5000) -> Database:
-        engine = make_engine(url, pool_size=pool_size, busy_timeout_ms=busy_timeout_ms)
+    def from_url(
+        cls,
+        url: str,
+        *,
+        pool_size: int = 8,
+        busy_timeout_ms: int = 5000,
+        connect_timeout_seconds: int = 3,
+        statement_timeout_ms: int = 5000,
+    ) -> Database:
+        engine = make_engine(
+            url,
+            pool_size=pool_size,
+            busy_timeout_ms=busy_timeout_ms,
+            connect_timeout_seconds=connect_timeout_seconds,
+            statement_timeout_ms=statement_timeout_ms,
+        )
         return cls(engine, threads=pool_size)
 
     def run_sync(self, work: UnitOfWork[T], *, write: bool) -> T:
@@ -91,10 +116,16 @@ class Database:
                     result = work(session)
                     session.flush()
                     return result
-        except (OperationalError, DBAPIError) as error:
-            if error.connection_invalidated or _is_unavailable(error):
-                raise DatabaseUnavailable(str(error.orig)) from error
+        except OperationalError as error:
+            # Connection lost or refused, server restarting, lock or statement timeout: all
+            # transient, all rolled back; the client may retry.
+            raise DatabaseUnavailable(_reason(error)) from error
+        except DBAPIError as error:
+            if error.connection_invalidated:
+                raise DatabaseUnavailable(_reason(error)) from error
             raise
+        except PoolTimeoutError as error:
+            raise DatabaseUnavailable("no database connection free in time") from error
 
     async def read(self, work: UnitOfWork[T]) -> T:
         return await self._submit(work, write=False)
@@ -112,16 +143,5 @@ class Database:
         self.engine.dispose()
 
 
-def _is_unavailable(error: DBAPIError) -> bool:
-    text = str(error.orig).lower()
-    return any(
-        marker in text
-        for marker in (
-            "could not connect",
-            "connection refused",
-            "server closed",
-            "timeout",
-            "unable to open database file",
-            "terminating connection",
-        )
-    )
+def _reason(error: DBAPIError) -> str:
+    return str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__

@@ -23,6 +23,9 @@ class Ok:
     paging: dict[str, int] | None = None
     urgent: dict[str, Any] | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    # The body is `data` itself, without the envelope: only for the OAuth2 token response, whose
+    # shape OAuth2 clients expect (the spec marks such a response `x-envelope: false`).
+    bare: bool = False
 
 
 def clean_request_id(candidate: str | None) -> str:
@@ -67,7 +70,9 @@ def meta(
     }
 
 
-def success_body(scope: Scope, result: Ok) -> dict[str, Any]:
+def success_body(scope: Scope, result: Ok) -> Any:
+    if result.bare:
+        return result.data
     kind: Literal["object", "list"] = "list" if isinstance(result.data, list) else "object"
     created_id = ""
     if result.status == 201 and isinstance(result.data, dict):

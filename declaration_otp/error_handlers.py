@@ -17,8 +17,10 @@ from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from starlette.exceptions import HTTPException
 
 from declaration_otp import envelope
+from declaration_otp.auth.introspection import IntrospectionUnavailable
 from declaration_otp.database import DatabaseUnavailable
 from declaration_otp.errors import CONFLICT_MESSAGE, MALFORMED_MESSAGE, ApiError, unavailable
+from declaration_otp.spec import allowed_methods
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +104,11 @@ def handle_http_exception(request: ConnexionRequest, error: HTTPException) -> Co
     headers = dict(error.headers or {})
     response = _default(request, error.status_code)
     response.headers.update({k: v for k, v in headers.items() if k.lower() == "allow"})
+    if error.status_code == 405:
+        # The router names only the method of one route; the path may have several operations.
+        allowed = allowed_methods(request.url.path)
+        if allowed:
+            response.headers["Allow"] = ", ".join(allowed)
     return response
 
 
@@ -116,6 +123,14 @@ def handle_unavailable(request: ConnexionRequest, error: DatabaseUnavailable) ->
     return handle_api_error(request, unavailable())
 
 
+def handle_introspection_unavailable(
+    request: ConnexionRequest, error: IntrospectionUnavailable
+) -> ConnexionResponse:
+    # Never "allow" without an answer; the message names no token.
+    logger.error("token introspection unavailable: %s", error)
+    return handle_api_error(request, unavailable())
+
+
 def handle_unexpected(request: ConnexionRequest, error: Exception) -> ConnexionResponse:
     # The trace goes to the log, never to the client.
     logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
@@ -125,6 +140,7 @@ def handle_unexpected(request: ConnexionRequest, error: Exception) -> ConnexionR
 ERROR_HANDLERS = (
     (ApiError, handle_api_error),
     (DatabaseUnavailable, handle_unavailable),
+    (IntrospectionUnavailable, handle_introspection_unavailable),
     (ProblemException, handle_problem),
     (HTTPException, handle_http_exception),
     (Exception, handle_unexpected),

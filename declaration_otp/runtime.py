@@ -6,15 +6,20 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from declaration_otp.database import Database
 from declaration_otp.secrets_at_rest import SecretBox
 from declaration_otp.settings import Settings
+from declaration_otp.ttl_cache import TtlCache
+
+if TYPE_CHECKING:
+    from declaration_otp.auth.caller import TokenInfo
 
 SERVICES_STATE_KEY = "services"
+AUTH_CACHE_MAX_ENTRIES = 10_000
 
 
 def utc_now() -> datetime:
@@ -31,6 +36,10 @@ class Services:
     clock: Callable[[], datetime] = utc_now
     # Set after a commit that queued SMS so the in-process relay sends without waiting a poll.
     sms_queued: asyncio.Event = field(default_factory=asyncio.Event)
+    # Introspection answers by token HMAC (AUTH_MODE=introspection); None = "not active".
+    auth_cache: TtlCache[str, TokenInfo | None] = field(
+        default_factory=lambda: TtlCache(max_entries=AUTH_CACHE_MAX_ENTRIES)
+    )
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -38,6 +47,8 @@ class Services:
             settings.database_url,
             pool_size=settings.database_pool_size,
             busy_timeout_ms=settings.database_busy_timeout_ms,
+            connect_timeout_seconds=settings.database_connect_timeout_seconds,
+            statement_timeout_ms=settings.database_statement_timeout_ms,
         )
         return cls(
             settings=settings,

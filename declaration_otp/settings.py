@@ -6,10 +6,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEMO_SECRET_KEY = "demo-secret-key-change-me-in-production"  # noqa: S105 - flagged at start-up
+
+GatewayName = Literal["console", "file", "http", "twilio"]
+# Settings each SMS gateway cannot work without.
+_GATEWAY_NEEDS: dict[str, tuple[str, ...]] = {
+    "console": (),
+    "file": (),
+    "http": ("sms_http_url",),
+    "twilio": ("twilio_account_sid", "twilio_auth_token"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +53,8 @@ class Settings(BaseSettings):
     )
     database_pool_size: int = Field(default=8, ge=1, le=200)
     database_busy_timeout_ms: int = Field(default=5000, ge=0)
+    database_connect_timeout_seconds: int = Field(default=3, ge=1, le=60)
+    database_statement_timeout_ms: int = Field(default=5000, ge=0)
     secret_key: SecretStr = Field(
         default=SecretStr(DEMO_SECRET_KEY),
         description="Key of the HMACs that protect codes and tokens at rest and of the SMS "
@@ -56,14 +67,43 @@ class Settings(BaseSettings):
     otp_resend_cooldown_seconds: int = Field(default=60, ge=0, le=86400)
     otp_phone_send_limits: str = Field(default="5/600,10/86400")
 
-    sms_gateway: Literal["console", "file"] = "console"
+    # SMS delivery: see docs/sms-delivery.md and the README's configuration table.
+    sms_gateway: GatewayName = "console"
+    sms_fallback_gateway: GatewayName | None = None
     sms_file: Path = Path("sms_outbox.jsonl")
     sms_text: str = "Код авторизації дій в системі eHealth: {code}"
     sms_max_attempts: int = Field(default=8, ge=1, le=100)
+    sms_allowed_prefixes: str = Field(default="+380", pattern=r"^\s*(\+[0-9]*\s*(,\s*|$))+$")
+    sms_http_url: str | None = Field(default=None, pattern=r"^https?://")
+    sms_http_authorization: SecretStr | None = None
+    twilio_base_url: str = Field(default="https://api.twilio.com", pattern=r"^https?://")
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_from: str | None = None
+    twilio_messaging_service_sid: str | None = None
+    sms_status_callback_base_url: str | None = Field(default=None, pattern=r"^https?://")
+    sms_status_callback_secret: SecretStr | None = None
+    sms_circuit_failures: int = Field(default=5, ge=1, le=1000)
+    sms_circuit_cooloff_seconds: float = Field(default=30.0, gt=0, le=3600)
     relay_enabled: bool = True
     relay_poll_seconds: float = Field(default=1.0, gt=0, le=60)
-    relay_claim_seconds: int = Field(default=60, ge=5)
+    relay_claim_seconds: int = Field(default=60, ge=1)
     relay_batch_size: int = Field(default=50, ge=1, le=1000)
+    relay_backoff_base_seconds: float = Field(default=1.0, gt=0, le=600)
+    relay_backoff_cap_seconds: float = Field(default=60.0, gt=0, le=3600)
+    relay_shutdown_grace_seconds: float = Field(default=10.0, ge=0, le=300)
+
+    # Authentication: see declaration_otp/auth/ and the README's "Authentication" section.
+    auth_mode: Literal["local", "introspection", "gateway"] = "local"
+    auth_introspection_url: str | None = Field(default=None, pattern=r"^https?://")
+    auth_introspection_client_id: str | None = None
+    auth_introspection_client_secret: SecretStr | None = None
+    auth_cache_seconds: int = Field(default=60, ge=0, le=3600)
+    auth_negative_cache_seconds: int = Field(default=5, ge=0, le=300)
+    auth_gateway_secret: SecretStr | None = None
+    auth_gateway_secret_header: str = Field(
+        default="x-gateway-secret", pattern=r"^[A-Za-z0-9-]{1,64}$"
+    )
 
     http_connect_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
     http_read_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
@@ -85,6 +125,51 @@ class Settings(BaseSettings):
         if "{code}" not in value:
             raise ValueError("SMS_TEXT must contain the {code} placeholder")
         return value
+
+    @model_validator(mode="after")
+    def _check_auth(self) -> Settings:
+        if self.auth_mode == "introspection":
+            missing = [
+                name.upper()
+                for name in (
+                    "auth_introspection_url",
+                    "auth_introspection_client_id",
+                    "auth_introspection_client_secret",
+                )
+                if not getattr(self, name)
+            ]
+            if missing:
+                raise ValueError(f"AUTH_MODE=introspection needs {', '.join(missing)}")
+        return self
+
+    @model_validator(mode="after")
+    def _check_sms(self) -> Settings:
+        problems = []
+        for name in filter(None, (self.sms_gateway, self.sms_fallback_gateway)):
+            problems += [var.upper() for var in _GATEWAY_NEEDS[name] if not getattr(self, var)]
+        uses_twilio = "twilio" in (self.sms_gateway, self.sms_fallback_gateway)
+        if uses_twilio and not (self.twilio_from or self.twilio_messaging_service_sid):
+            problems.append("TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID")
+        if problems:
+            raise ValueError(f"the SMS gateway needs {', '.join(problems)}")
+        if self.sms_fallback_gateway == self.sms_gateway:
+            raise ValueError("SMS_FALLBACK_GATEWAY must differ from SMS_GATEWAY")
+        if self.relay_claim_seconds < 2 * self.sms_send_deadline_seconds:
+            raise ValueError(
+                "RELAY_CLAIM_SECONDS must be at least twice the longest send "
+                f"({self.sms_send_deadline_seconds:g} s from the HTTP timeouts), or a slow send "
+                "could be claimed again by another relay"
+            )
+        return self
+
+    @property
+    def sms_send_deadline_seconds(self) -> float:
+        """The longest one gateway call may take: connect + read timeouts and a margin."""
+        return self.http_connect_timeout_seconds + self.http_read_timeout_seconds + 1.0
+
+    @property
+    def allowed_sms_prefixes(self) -> tuple[str, ...]:
+        return tuple(p.strip() for p in self.sms_allowed_prefixes.split(",") if p.strip())
 
     @property
     def send_limits(self) -> tuple[SendLimit, ...]:

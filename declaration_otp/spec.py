@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 from typing import Any
 
@@ -22,3 +23,24 @@ def declared_scopes() -> frozenset[str]:
     """Every scope of the spec's oauth2 scheme: the only ones a token may carry."""
     flows = load_spec()["components"]["securitySchemes"]["oauth2"]["flows"]
     return frozenset(scope for flow in flows.values() for scope in flow.get("scopes", {}))
+
+
+_HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+
+@functools.cache
+def _path_patterns() -> tuple[tuple[re.Pattern[str], tuple[str, ...]], ...]:
+    patterns = []
+    for template, item in load_spec()["paths"].items():
+        regex = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))
+        methods = tuple(m.upper() for m in _HTTP_METHODS if m in item)
+        patterns.append((re.compile(regex), methods))
+    return tuple(patterns)
+
+
+def allowed_methods(path: str) -> tuple[str, ...]:
+    """The methods the spec declares for the path template `path` matches (the `Allow` header)."""
+    for pattern, methods in _path_patterns():
+        if pattern.fullmatch(path):
+            return methods
+    return ()

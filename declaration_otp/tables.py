@@ -195,7 +195,11 @@ class SmsMessage(SQLModel, table=True):
     """Transactional outbox: written with its verification, delivered by the relay."""
 
     __tablename__ = "sms_messages"
-    __table_args__ = (Index("ix_sms_messages_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_sms_messages_due", "status", "next_attempt_at"),
+        # Status callbacks find their message by the provider's id.
+        Index("ix_sms_messages_provider", "gateway", "provider_message_id"),
+    )
 
     id: uuid.UUID = Field(primary_key=True)
     verification_id: uuid.UUID = Field(foreign_key="verifications.id", index=True)
@@ -208,11 +212,46 @@ class SmsMessage(SQLModel, table=True):
     next_attempt_at: datetime = _utc_column()
     claimed_until: datetime | None = _utc_column(nullable=True)
     expires_at: datetime = _utc_column()
+    # Set by each claim; a relay records a result only while its own claim holds.
+    claim_token: uuid.UUID | None = None
+    gateway: str | None = Field(default=None, max_length=20)
     provider_message_id: str | None = Field(default=None, max_length=100)
+    # The provider's own last word (Twilio MessageStatus, ErrorCode), from status callbacks.
+    provider_status: str | None = Field(default=None, max_length=40)
     last_error: str | None = Field(default=None, sa_column=Column(String(500)))
     request_id: str | None = Field(default=None, max_length=200)
     sent_at: datetime | None = _utc_column(nullable=True)
+    delivered_at: datetime | None = _utc_column(nullable=True)
     inserted_at: datetime = _utc_column()
+    updated_at: datetime = _utc_column()
+
+
+class SmsAttempt(SQLModel, table=True):
+    """One hand-over of a message to a gateway, and what came of it."""
+
+    __tablename__ = "sms_attempts"
+    __table_args__ = (UniqueConstraint("message_id", "attempt_no"),)
+
+    id: uuid.UUID = Field(primary_key=True)
+    message_id: uuid.UUID = Field(foreign_key="sms_messages.id", index=True)
+    attempt_no: int
+    gateway: str = Field(max_length=20)
+    # sending, sent, retry, failed, expired, abandoned (claimer died), released (shutdown)
+    outcome: str = Field(max_length=20)
+    provider_message_id: str | None = Field(default=None, max_length=100)
+    error: str | None = Field(default=None, sa_column=Column(String(500)))
+    retry_at: datetime | None = _utc_column(nullable=True)
+    started_at: datetime = _utc_column()
+    finished_at: datetime | None = _utc_column(nullable=True)
+
+
+class VerifiedPhone(SQLModel, table=True):
+    """Phones that ever completed a verification (GET /api/verifications/{phone_number})."""
+
+    __tablename__ = "verified_phones"
+
+    phone_number: str = Field(primary_key=True, max_length=20)
+    verified_at: datetime = _utc_column()
     updated_at: datetime = _utc_column()
 
 

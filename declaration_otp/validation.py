@@ -14,8 +14,13 @@ from typing import Any, ClassVar
 from connexion.datastructures import MediaTypeDict
 from connexion.json_schema import Draft4RequestValidator
 from connexion.lifecycle import ConnexionRequest
-from connexion.validators import JSONRequestBodyValidator, ParameterValidator
+from connexion.validators import (
+    FormDataValidator,
+    JSONRequestBodyValidator,
+    ParameterValidator,
+)
 from jsonschema import Draft4Validator, FormatChecker, ValidationError
+from starlette.datastructures import Headers
 from starlette.types import Scope
 
 from declaration_otp.errors import EntryType, InvalidEntry, Rule, malformed, validation_failed
@@ -214,7 +219,29 @@ class AllErrorsJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc
         return None
 
 
+class AllErrorsFormBodyValidator(FormDataValidator):  # type: ignore[misc]
+    """Form bodies (the OAuth2 token form): 422 listing every violation."""
+
+    async def wrap_receive(self, receive: Any, *, scope: Scope) -> Any:
+        # An empty form is a form without its required fields (422), not an unreadable body (400).
+        if not Headers(scope=scope).get("content-length", "0").strip("0"):
+            self._validate({})
+        return await super().wrap_receive(receive, scope=scope)
+
+    def _validate(self, body: Any) -> dict[str, Any] | None:
+        validator = Draft4RequestValidator(self._schema, format_checker=FORMAT_CHECKER)
+        errors = sorted(validator.iter_errors(body or {}), key=lambda e: list(e.absolute_path))
+        if errors:
+            raise validation_failed(errors_to_invalid(errors, entry_type="json_data_property"))
+        return None
+
+
 VALIDATOR_MAP = {
     "parameter": AllErrorsParameterValidator,
-    "body": MediaTypeDict({"*/*json": AllErrorsJSONBodyValidator}),
+    "body": MediaTypeDict(
+        {
+            "*/*json": AllErrorsJSONBodyValidator,
+            "application/x-www-form-urlencoded": AllErrorsFormBodyValidator,
+        }
+    ),
 }

@@ -3,10 +3,59 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Dict, Literal
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+
+class AccessTokenRequest(BaseModel):
+    """
+    Form of the OAuth2 client credentials grant (RFC 6749, section 4.4.2).
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    grant_type: Literal["client_credentials"]
+    scope: str | None = Field(
+        None,
+        description="Space-separated scopes the new token should carry; every scope of the client secret when absent.",
+        max_length=1000,
+    )
+    client_id: str | None = Field(
+        None,
+        description="The legal entity id (when not sent as HTTP Basic credentials).",
+        max_length=100,
+    )
+    client_secret: str | None = Field(
+        None,
+        description="A token issued for that legal entity (when not sent as HTTP Basic credentials).",
+        max_length=200,
+    )
+
+
+class AccessToken(BaseModel):
+    """
+    OAuth2 access token response (RFC 6749, section 5.1).
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    access_token: str = Field(
+        ...,
+        description="The bearer token to send as `Authorization: Bearer <access_token>`.",
+    )
+    token_type: Literal["bearer"]
+    expires_in: int = Field(
+        ..., description="Seconds until the token expires.", examples=[3600], ge=1
+    )
+    scope: str = Field(
+        ...,
+        description="Space-separated scopes of the token.",
+        examples=["declaration_request:read otp:write"],
+    )
 
 
 class Meta(BaseModel):
@@ -326,3 +375,102 @@ class DeclarationRequestCreatedResponse(BaseModel):
     meta: Meta
     data: DeclarationRequest
     urgent: Urgent
+
+
+class VerificationInitialize(BaseModel):
+    """
+    Body of Initialize OTP Verification.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    phone_number: str = Field(
+        ...,
+        description="The phone to send the code to; its prefix must be allowed for SMS.",
+        examples=["+380936235985"],
+        pattern="^\\+[0-9]{9,16}$",
+    )
+
+
+class VerificationComplete(BaseModel):
+    """
+    Body of Complete OTP Verification.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    code: int = Field(
+        ..., description="The code from the SMS.", examples=[2836], ge=0, le=99999999
+    )
+
+
+class VerifiedPhone(BaseModel):
+    """
+    A phone that completed a verification.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    phone_number: str = Field(
+        ...,
+        description="The phone, masked (first 6 characters, `*****`, last 2).",
+        examples=["+38093*****85"],
+    )
+    verified_at: AwareDatetime = Field(..., description="When it was first verified.")
+
+
+class VerifiedPhoneResponse(BaseModel):
+    meta: Meta
+    data: VerifiedPhone
+
+
+class SmsStatusCallback(BaseModel):
+    """
+    A Twilio-style status report (form fields). Providers add fields of their own; they are
+    accepted, covered by the signature and otherwise ignored.
+
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    __annotations__ = {
+        "__pydantic_extra__": Dict[str, str],
+    }
+    MessageSid: str = Field(
+        ..., description="The provider's message id.", max_length=100
+    )
+    MessageStatus: str = Field(
+        ...,
+        description="queued, sending, sent, delivered, undelivered, failed, ...",
+        max_length=40,
+    )
+    ErrorCode: str | None = Field(
+        None,
+        description="The provider's error code, for undelivered and failed messages.",
+        max_length=20,
+    )
+    ErrorMessage: str | None = Field(None, max_length=300)
+    AccountSid: str | None = Field(None, max_length=100)
+
+
+class SmsStatusResult(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    id: UUID = Field(..., description="Our message id.")
+    status: Literal["queued", "sending", "sent", "delivered", "undelivered", "failed", "expired", "canceled"] = (
+        Field(..., description="The message's delivery status after this report.")
+    )
+    changed: bool = Field(
+        ...,
+        description="false when the report was old news (repeated, late or intermediate).",
+    )
+
+
+class SmsStatusResponse(BaseModel):
+    meta: Meta
+    data: SmsStatusResult

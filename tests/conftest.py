@@ -155,23 +155,29 @@ class Backend:
         )
 
 
-def _backend(name: str, url: str, tmp_dir: Path) -> Iterator[Backend]:
+def _backend(name: str, url: str, tmp_dir: Path, **overrides: Any) -> Iterator[Backend]:
     upgrade(url)
     sms_file = tmp_dir / f"sms-{name}.jsonl"
-    settings = Settings(
-        database_url=url,
-        secret_key=TEST_SECRET,  # type: ignore[arg-type]
-        sms_gateway="file",
-        sms_file=sms_file,
-        relay_poll_seconds=0.05,
-        validate_responses=True,
-    )
+    base: dict[str, Any] = {
+        "database_url": url,
+        "secret_key": TEST_SECRET,
+        "sms_gateway": "file",
+        "sms_file": sms_file,
+        "relay_poll_seconds": 0.05,
+        "validate_responses": True,
+    }
+    settings = Settings(**{**base, **overrides})
     clock = FakeClock()
     app = create_app(settings, clock=clock)
     database = Database.from_url(url, pool_size=4)
     with TestClient(app, raise_server_exceptions=False) as client:
         yield Backend(name, client, settings, database, clock, sms_file)
     database.close()
+
+
+def running_backend(name: str, tmp_dir: Path, **overrides: Any) -> Iterator[Backend]:
+    """A differently configured app (AUTH_MODE=gateway, ...) on its own SQLite file."""
+    yield from _backend(name, f"sqlite:///{tmp_dir / (name + '.db')}", tmp_dir, **overrides)
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])

@@ -10,6 +10,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
+import httpx
+
 from declaration_otp.settings import Settings
 
 
@@ -25,11 +27,17 @@ class OutgoingSms:
 
 
 class SendFailed(Exception):
-    """Delivery did not happen; `transient` tells whether trying again may help."""
+    """Delivery did not happen (or may not have); `transient` tells whether trying again may help.
 
-    def __init__(self, reason: str, *, transient: bool) -> None:
+    A transient failure also counts against the gateway's circuit breaker; a permanent one is the
+    message's own fault (an invalid number) and says nothing about the gateway's health.
+    `retry_after` is the provider's own wish (429 Retry-After), a floor for the next attempt.
+    """
+
+    def __init__(self, reason: str, *, transient: bool, retry_after: float | None = None) -> None:
         super().__init__(reason)
         self.transient = transient
+        self.retry_after = retry_after
 
 
 class SmsGateway(Protocol):
@@ -89,7 +97,20 @@ class FileGateway:
             handle.write(line + "\n")
 
 
-def gateway_from_settings(settings: Settings) -> SmsGateway:
-    if settings.sms_gateway == "file":
+def gateway_from_settings(
+    settings: Settings, http: httpx.AsyncClient | None = None, name: str | None = None
+) -> SmsGateway:
+    """The gateway called `name` (by default SMS_GATEWAY), sending through the shared client."""
+    name = name or settings.sms_gateway
+    if name == "file":
         return FileGateway(settings.sms_file)
+    if name in ("http", "twilio"):
+        # Imported here: the provider gateways need the outbound client, the others do not.
+        from declaration_otp.sms.provider_gateways import HttpGateway, TwilioGateway
+
+        if http is None:
+            raise ValueError(f"the {name} SMS gateway needs the shared HTTP client")
+        if name == "http":
+            return HttpGateway.from_settings(settings, http)
+        return TwilioGateway.from_settings(settings, http)
     return ConsoleGateway()

@@ -1,4 +1,9 @@
-"""Outbox rows: queued with their verification, claimed and settled by the relay."""
+"""Outbox rows: queued with their verification, claimed and settled by the relay.
+
+Every claim gives the row a fresh `claim_token` and opens one `sms_attempts` row in the same
+transaction; a result is recorded on the message only while that token still holds, so a relay
+that lost its claim (it was too slow, or presumed dead) can never overwrite a newer outcome.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +11,35 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import and_, or_, update
 from sqlmodel import Session, col, select
 
-from declaration_otp.tables import SmsMessage
+from declaration_otp.tables import SmsAttempt, SmsMessage
 
 
 class SmsStatus(StrEnum):
     QUEUED = "queued"
     SENDING = "sending"
     SENT = "sent"
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
     FAILED = "failed"
     EXPIRED = "expired"
     CANCELED = "canceled"
+
+
+class SendOutcome(StrEnum):
+    """What became of one attempt (`sms_attempts.outcome`)."""
+
+    SENDING = "sending"
+    SENT = "sent"
+    RETRY = "retry"
+    FAILED = "failed"
+    EXPIRED = "expired"
+    ABANDONED = "abandoned"
+    RELEASED = "released"
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +52,9 @@ class ClaimedSms:
     attempts: int
     expires_at: datetime
     request_id: str | None
+    claim_token: uuid.UUID
+    attempt_id: uuid.UUID
+    gateway: str
 
 
 def cancel_queued_for(
@@ -51,11 +74,12 @@ def cancel_queued_for(
 
 
 def claim_due(
-    session: Session, *, now: datetime, limit: int, claim_seconds: int
+    session: Session, *, now: datetime, limit: int, claim_seconds: float, gateway: str
 ) -> list[ClaimedSms]:
-    """Take due messages (and ones whose claimer died) for `claim_seconds`.
+    """Take due messages (and ones whose claimer died) for `claim_seconds`, for `gateway`.
 
-    Rows locked by another relay are skipped on PostgreSQL; SQLite has a single writer.
+    Atomic: rows locked by another relay are skipped on PostgreSQL (`FOR UPDATE SKIP LOCKED`);
+    SQLite has a single writer (`BEGIN IMMEDIATE`).
     """
     due = or_(
         and_(
@@ -74,13 +98,34 @@ def claim_due(
         .limit(limit)
         .with_for_update(skip_locked=True)
     ).all()
+    orphaned = [row.id for row in rows if row.status == SmsStatus.SENDING.value]
+    if orphaned:
+        _finish_open_attempts(
+            session,
+            message_ids=orphaned,
+            outcome=SendOutcome.ABANDONED,
+            error="claim expired before a result was recorded (relay stopped or too slow)",
+            now=now,
+        )
     claimed_until = now + timedelta(seconds=claim_seconds)
     claimed: list[ClaimedSms] = []
     for row in rows:
+        token, attempt_id = uuid.uuid4(), uuid.uuid4()
         row.status = SmsStatus.SENDING.value
         row.claimed_until = claimed_until
+        row.claim_token = token
         row.attempts += 1
         row.updated_at = now
+        session.add(
+            SmsAttempt(
+                id=attempt_id,
+                message_id=row.id,
+                attempt_no=row.attempts,
+                gateway=gateway,
+                outcome=SendOutcome.SENDING.value,
+                started_at=now,
+            )
+        )
         claimed.append(
             ClaimedSms(
                 id=row.id,
@@ -91,31 +136,77 @@ def claim_due(
                 attempts=row.attempts,
                 expires_at=row.expires_at,
                 request_id=row.request_id,
+                claim_token=token,
+                attempt_id=attempt_id,
+                gateway=gateway,
             )
         )
     return claimed
 
 
-def _settle(session: Session, *, message_id: uuid.UUID, now: datetime, **values: object) -> None:
+def _finish_open_attempts(
+    session: Session,
+    *,
+    message_ids: list[uuid.UUID],
+    outcome: SendOutcome,
+    error: str,
+    now: datetime,
+) -> None:
     session.execute(
-        update(SmsMessage)
+        update(SmsAttempt)
         .where(
-            col(SmsMessage.id) == message_id,
-            col(SmsMessage.status) == SmsStatus.SENDING.value,
+            col(SmsAttempt.message_id).in_(message_ids),
+            col(SmsAttempt.outcome) == SendOutcome.SENDING.value,
         )
-        .values(claimed_until=None, updated_at=now, **values)
+        .values(outcome=outcome.value, error=error, finished_at=now)
     )
 
 
-def mark_sent(
-    session: Session, *, message_id: uuid.UUID, provider_message_id: str | None, now: datetime
-) -> None:
-    # The text holds the code: once delivered to the gateway it is not kept.
-    _settle(
+def _record(
+    session: Session,
+    claimed: ClaimedSms,
+    *,
+    outcome: SendOutcome,
+    now: datetime,
+    error: str | None = None,
+    attempt_values: dict[str, Any] | None = None,
+    **message_values: Any,
+) -> bool:
+    """Close the attempt; update the message if our claim still holds. True when it did."""
+    session.execute(
+        update(SmsAttempt)
+        .where(col(SmsAttempt.id) == claimed.attempt_id)
+        .values(
+            outcome=outcome.value,
+            error=error[:500] if error else None,
+            finished_at=now,
+            **(attempt_values or {}),
+        )
+    )
+    updated = session.execute(
+        update(SmsMessage)
+        .where(
+            col(SmsMessage.id) == claimed.id,
+            col(SmsMessage.claim_token) == claimed.claim_token,
+            col(SmsMessage.status) == SmsStatus.SENDING.value,
+        )
+        .values(claimed_until=None, claim_token=None, updated_at=now, **message_values)
+    )
+    return bool(updated.rowcount)  # type: ignore[attr-defined]
+
+
+def record_sent(
+    session: Session, claimed: ClaimedSms, *, provider_message_id: str | None, now: datetime
+) -> bool:
+    # The text holds the code: once the gateway took it, it is not kept.
+    return _record(
         session,
-        message_id=message_id,
+        claimed,
+        outcome=SendOutcome.SENT,
         now=now,
+        attempt_values={"provider_message_id": provider_message_id},
         status=SmsStatus.SENT.value,
+        gateway=claimed.gateway,
         provider_message_id=provider_message_id,
         body_ciphertext=None,
         sent_at=now,
@@ -123,27 +214,51 @@ def mark_sent(
     )
 
 
-def mark_retry(
-    session: Session, *, message_id: uuid.UUID, error: str, retry_at: datetime, now: datetime
-) -> None:
-    _settle(
+def record_retry(
+    session: Session, claimed: ClaimedSms, *, error: str, retry_at: datetime, now: datetime
+) -> bool:
+    return _record(
         session,
-        message_id=message_id,
+        claimed,
+        outcome=SendOutcome.RETRY,
         now=now,
+        error=error,
+        attempt_values={"retry_at": retry_at},
         status=SmsStatus.QUEUED.value,
         next_attempt_at=retry_at,
         last_error=error[:500],
     )
 
 
-def mark_final(
-    session: Session, *, message_id: uuid.UUID, status: SmsStatus, error: str, now: datetime
-) -> None:
-    _settle(
+def record_final(
+    session: Session,
+    claimed: ClaimedSms,
+    *,
+    status: SmsStatus,
+    outcome: SendOutcome,
+    error: str,
+    now: datetime,
+) -> bool:
+    return _record(
         session,
-        message_id=message_id,
+        claimed,
+        outcome=outcome,
         now=now,
+        error=error,
         status=status.value,
         body_ciphertext=None,
         last_error=error[:500],
+    )
+
+
+def release(session: Session, claimed: ClaimedSms, *, reason: str, now: datetime) -> bool:
+    """Give a claimed message back at once (graceful shutdown) instead of waiting for expiry."""
+    return _record(
+        session,
+        claimed,
+        outcome=SendOutcome.RELEASED,
+        now=now,
+        error=reason,
+        status=SmsStatus.QUEUED.value,
+        next_attempt_at=now,
     )

@@ -1,4 +1,9 @@
-"""The relay: claims due outbox rows, hands them to the gateway and records what happened."""
+"""The relay: claims due outbox rows, hands them to a gateway and records what happened.
+
+One batch at a time, its messages sent concurrently; each send is bounded by
+`Settings.sms_send_deadline_seconds`, well inside the claim, so no other relay takes a message
+while it is in flight. See docs/sms-delivery.md for what is and is not promised.
+"""
 
 from __future__ import annotations
 
@@ -6,38 +11,73 @@ import asyncio
 import contextlib
 import logging
 import random
+from collections.abc import Callable
 from datetime import timedelta
+from typing import TypeVar
+
+from sqlmodel import Session
 
 from declaration_otp.database import DatabaseUnavailable
 from declaration_otp.runtime import Services
-from declaration_otp.sms.gateways import OutgoingSms, SendFailed, SmsGateway
+from declaration_otp.sms.circuit import GatewayRouter, Route
+from declaration_otp.sms.gateways import OutgoingSms, SendFailed, gateway_from_settings
 from declaration_otp.sms.outbox import (
     ClaimedSms,
+    SendOutcome,
     SmsStatus,
     claim_due,
-    mark_final,
-    mark_retry,
-    mark_sent,
+    record_final,
+    record_retry,
+    record_sent,
+    release,
 )
 
 logger = logging.getLogger(__name__)
 
-BACKOFF_BASE_SECONDS = 1.0
-BACKOFF_CAP_SECONDS = 60.0
+T = TypeVar("T")
+
+# How often a result is written again while the database is unreachable, before the claim
+# is left to expire (then the message is sent again: see docs/sms-delivery.md).
+RECORD_TRIES = 6
 
 
-def retry_delay(attempt: int, *, rng: random.Random | None = None) -> float:
-    """Capped exponential backoff with full jitter."""
-    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(0, attempt - 1))
+def retry_delay(
+    attempt: int, *, base: float = 1.0, cap: float = 60.0, rng: random.Random | None = None
+) -> float:
+    """Capped exponential backoff with full jitter: uniform(0, min(cap, base * 2^(attempt-1)))."""
+    ceiling = min(cap, base * 2 ** max(0, attempt - 1))
     return (rng or random).uniform(0, ceiling)
 
 
+def destination_allowed(phone_number: str, prefixes: tuple[str, ...]) -> bool:
+    return any(phone_number.startswith(prefix) for prefix in prefixes)
+
+
 class Relay:
-    def __init__(self, services: Services, gateway: SmsGateway) -> None:
+    def __init__(self, services: Services, router: GatewayRouter) -> None:
         self.services = services
-        self.gateway = gateway
+        self.router = router
+        self._blocked = False
+
+    @classmethod
+    def from_services(cls, services: Services) -> Relay:
+        settings = services.settings
+        primary = gateway_from_settings(settings, services.http)
+        fallback = (
+            gateway_from_settings(settings, services.http, settings.sms_fallback_gateway)
+            if settings.sms_fallback_gateway
+            else None
+        )
+        router = GatewayRouter(
+            primary,
+            fallback,
+            failure_threshold=settings.sms_circuit_failures,
+            cooloff_seconds=settings.sms_circuit_cooloff_seconds,
+        )
+        return cls(services, router)
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until `stop` is set; the batch in hand is finished first."""
         settings = self.services.settings
         while not stop.is_set():
             try:
@@ -50,7 +90,11 @@ class Relay:
                 handled = 0
             if handled:
                 continue
-            await self._wait_for_work(stop, settings.relay_poll_seconds)
+            pause = settings.relay_poll_seconds
+            if self._blocked:
+                # Every circuit is open: look again when the first one may be probed.
+                pause = max(0.05, min(pause, self.router.seconds_until_probe()))
+            await self._wait_for_work(stop, pause)
 
     async def _wait_for_work(self, stop: asyncio.Event, seconds: float) -> None:
         queued = self.services.sms_queued
@@ -65,26 +109,41 @@ class Relay:
         queued.clear()
 
     async def deliver_due(self) -> int:
-        """Claim one batch and settle each message; returns how many were claimed."""
+        """Claim one batch for the gateway whose circuit allows it; returns how many."""
         settings = self.services.settings
+        route = self.router.pick()
+        self._blocked = route is None
+        if route is None:
+            return 0
         now = self.services.clock()
         batch = await self.services.database.write(
             lambda session: claim_due(
                 session,
                 now=now,
-                limit=settings.relay_batch_size,
+                limit=1 if route.probe else settings.relay_batch_size,
                 claim_seconds=settings.relay_claim_seconds,
+                gateway=route.gateway.name,
             )
         )
-        for message in batch:
-            await self._deliver(message)
+        if not batch:
+            if route.probe:
+                route.breaker.cancel_probe()
+            return 0
+        await asyncio.gather(*(self._deliver(message, route) for message in batch))
+        if route.probe:
+            # An expired message is settled without a call: no verdict, the next one probes.
+            route.breaker.cancel_probe()
         return len(batch)
 
-    async def _deliver(self, message: ClaimedSms) -> None:
+    async def _deliver(self, message: ClaimedSms, route: Route) -> None:
         services = self.services
+        settings = services.settings
         now = services.clock()
         if message.expires_at <= now or message.body_ciphertext is None:
-            await self._settle_final(message, SmsStatus.EXPIRED, "code expired before delivery")
+            await self._final(message, SmsStatus.EXPIRED, "code expired before delivery")
+            return
+        if not destination_allowed(message.phone_number, settings.allowed_sms_prefixes):
+            await self._final(message, SmsStatus.FAILED, "destination not in SMS_ALLOWED_PREFIXES")
             return
         sms = OutgoingSms(
             message_id=str(message.id),
@@ -98,40 +157,87 @@ class Relay:
             sent_at=now,
         )
         try:
-            provider_id = await self.gateway.send(sms)
+            provider_id = await asyncio.wait_for(
+                route.gateway.send(sms), timeout=settings.sms_send_deadline_seconds
+            )
         except SendFailed as failure:
-            await self._after_failure(message, str(failure), transient=failure.transient)
+            if failure.transient:
+                route.breaker.record_failure()
+            else:
+                route.breaker.record_success()  # it answered: the gateway itself is fine
+            await self._after_failure(message, str(failure), failure)
             return
+        except TimeoutError:
+            route.breaker.record_failure()
+            await self._after_failure(message, "no answer within the send deadline", None)
+            return
+        except asyncio.CancelledError:
+            # Stopping past the grace period: give the message back now, not at claim expiry.
+            await asyncio.shield(self._release(message))
+            raise
         except Exception as error:  # a gateway bug must not lose the message
-            logger.exception("relay: gateway %s raised", self.gateway.name)
-            await self._after_failure(message, type(error).__name__, transient=True)
+            logger.exception("relay: gateway %s raised", route.gateway.name)
+            route.breaker.record_failure()
+            await self._after_failure(message, type(error).__name__, None)
             return
+        route.breaker.record_success()
         done_at = services.clock()
-        await services.database.write(
-            lambda session: mark_sent(
-                session, message_id=message.id, provider_message_id=provider_id, now=done_at
+        await self._write(
+            lambda session: record_sent(
+                session, message, provider_message_id=provider_id, now=done_at
             )
         )
 
-    async def _after_failure(self, message: ClaimedSms, reason: str, *, transient: bool) -> None:
+    async def _after_failure(
+        self, message: ClaimedSms, reason: str, failure: SendFailed | None
+    ) -> None:
         settings = self.services.settings
+        transient = failure is None or failure.transient
         if not transient or message.attempts >= settings.sms_max_attempts:
-            await self._settle_final(message, SmsStatus.FAILED, reason)
+            await self._final(message, SmsStatus.FAILED, reason)
             return
         now = self.services.clock()
-        retry_at = now + timedelta(seconds=retry_delay(message.attempts))
-        logger.info("relay: message %s will be retried (%s)", message.id, reason)
-        await self.services.database.write(
-            lambda session: mark_retry(
-                session, message_id=message.id, error=reason, retry_at=retry_at, now=now
+        delay = retry_delay(
+            message.attempts,
+            base=settings.relay_backoff_base_seconds,
+            cap=settings.relay_backoff_cap_seconds,
+        )
+        if failure is not None and failure.retry_after is not None:
+            delay = max(delay, min(failure.retry_after, settings.relay_backoff_cap_seconds))
+        retry_at = now + timedelta(seconds=delay)
+        if retry_at >= message.expires_at:
+            await self._final(
+                message, SmsStatus.EXPIRED, f"{reason}; the code expires before another attempt"
+            )
+            return
+        logger.info("relay: message %s will be retried in %.2f s (%s)", message.id, delay, reason)
+        await self._write(
+            lambda session: record_retry(session, message, error=reason, retry_at=retry_at, now=now)
+        )
+
+    async def _final(self, message: ClaimedSms, status: SmsStatus, reason: str) -> None:
+        now = self.services.clock()
+        outcome = SendOutcome.EXPIRED if status is SmsStatus.EXPIRED else SendOutcome.FAILED
+        logger.warning("relay: message %s is %s: %s", message.id, status.value, reason)
+        await self._write(
+            lambda session: record_final(
+                session, message, status=status, outcome=outcome, error=reason, now=now
             )
         )
 
-    async def _settle_final(self, message: ClaimedSms, status: SmsStatus, reason: str) -> None:
+    async def _release(self, message: ClaimedSms) -> None:
         now = self.services.clock()
-        logger.warning("relay: message %s is %s: %s", message.id, status.value, reason)
-        await self.services.database.write(
-            lambda session: mark_final(
-                session, message_id=message.id, status=status, error=reason, now=now
-            )
-        )
+        reason = "relay stopped while sending; the provider may have received it"
+        await self._write(lambda session: release(session, message, reason=reason, now=now))
+
+    async def _write(self, work: Callable[[Session], T]) -> T | None:
+        """Record a result, riding out a short database outage; the claim covers the rest."""
+        for attempt in range(RECORD_TRIES):
+            try:
+                return await self.services.database.write(work)
+            except DatabaseUnavailable as error:
+                if attempt == RECORD_TRIES - 1:
+                    logger.error("relay: could not record a result: %s", error)
+                    return None
+                await asyncio.sleep(0.1 * 2**attempt)
+        return None
