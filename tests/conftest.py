@@ -7,7 +7,6 @@ with a reason when no server answers, except under CI (`CI` set), where they fai
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import threading
 import time
@@ -38,6 +37,7 @@ from declaration_otp.tables import (
     SmsMessage,
     Verification,
 )
+from tests.servers import sms_lines
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -116,10 +116,7 @@ class Backend:
         return self.database.run_sync(work, write=True)
 
     def sms_records(self) -> list[dict[str, Any]]:
-        if not self.sms_file.exists():
-            return []
-        lines = self.sms_file.read_text(encoding="utf-8").splitlines()
-        return [json.loads(line) for line in lines if line.strip()]
+        return sms_lines(self.sms_file)
 
     def wait_for_sms(self, verification_id: str, timeout: float = 10.0) -> dict[str, Any]:
         """The SMS of one verification, once the in-process relay has delivered it."""
@@ -165,6 +162,8 @@ def _backend(name: str, url: str, tmp_dir: Path, **overrides: Any) -> Iterator[B
         "sms_file": sms_file,
         "relay_poll_seconds": 0.05,
         "validate_responses": True,
+        # Tests run housekeeping passes themselves (tests/test_housekeeping.py), when they choose.
+        "housekeeping_enabled": False,
     }
     settings = Settings(**{**base, **overrides})
     clock = FakeClock()

@@ -202,6 +202,8 @@ class Server:
 
 
 def sms_lines(path: Path) -> list[dict[str, Any]]:
+    """Complete JSON lines of an SMS file; a line still being appended is left for later."""
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    *complete, _partial = path.read_text(encoding="utf-8").split("\n")
+    return [json.loads(line) for line in complete if line.strip()]

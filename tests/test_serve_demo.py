@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
@@ -17,6 +16,7 @@ import httpx
 import pytest
 
 from declaration_otp import demo
+from tests.servers import sms_lines
 
 
 def _free_port() -> int:
@@ -48,11 +48,9 @@ class DemoServer:
     def code_for(self, verification_id: str, timeout: float = 10.0) -> int:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.sms_file.exists():
-                for line in self.sms_file.read_text(encoding="utf-8").splitlines():
-                    record = json.loads(line)
-                    if record["verification_id"] == verification_id:
-                        return int(record["text"].rsplit(" ", 1)[-1])
+            for record in sms_lines(self.sms_file):
+                if record["verification_id"] == verification_id:
+                    return int(record["text"].rsplit(" ", 1)[-1])
             time.sleep(0.05)
         raise AssertionError(f"no SMS for {verification_id}")
 
