@@ -20,10 +20,13 @@ from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
 from connexion.utils import get_function_from_name
 
-from declaration_otp import auth, envelope
+from declaration_otp import auth, envelope, housekeeping, metrics
+from declaration_otp.access_log import AccessLogMiddleware, OperationTagMiddleware
 from declaration_otp.auth import Caller
 from declaration_otp.envelope import Ok
 from declaration_otp.error_handlers import ERROR_HANDLERS
+from declaration_otp.logging_setup import configure_logging
+from declaration_otp.ops_routes import OpsRoutesMiddleware
 from declaration_otp.request_id import RequestIdMiddleware
 from declaration_otp.runtime import SERVICES_STATE_KEY, Services, services_of
 from declaration_otp.settings import Settings
@@ -91,10 +94,21 @@ def make_lifespan(
         if settings.relay_enabled:
             relay = Relay.from_services(services)
             relay_task = asyncio.create_task(relay.run(stop), name="sms-relay")
+        housekeeping_task = None
+        if settings.housekeeping_enabled:
+            housekeeping_task = asyncio.create_task(
+                housekeeping.run_periodically(services, stop), name="housekeeping"
+            )
         try:
             yield {SERVICES_STATE_KEY: services}
         finally:
             stop.set()
+            if housekeeping_task is not None:
+                # A batch in hand is one short transaction: let it finish, then stop.
+                with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+                    await asyncio.wait_for(
+                        housekeeping_task, timeout=settings.relay_shutdown_grace_seconds
+                    )
             if relay_task is not None:
                 # The relay finishes the batch in hand; past the grace period it is cancelled
                 # and gives its claimed messages back (see sms/relay.py).
@@ -103,6 +117,7 @@ def make_lifespan(
                         relay_task, timeout=settings.relay_shutdown_grace_seconds
                     )
             await services.aclose()
+            metrics.process_exit()
 
     return lifespan
 
@@ -119,7 +134,12 @@ def create_app(
             swagger_ui_path="/api/ui", spec_path="/api/openapi.json"
         ),
     )
+    # Outermost first: the request id is bound before the ops routes (/metrics, /health/*,
+    # outside the spec) and the access log see the request.
     app.add_middleware(RequestIdMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
+    app.add_middleware(OpsRoutesMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
+    app.add_middleware(AccessLogMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
+    app.add_middleware(OperationTagMiddleware, position=MiddlewarePosition.BEFORE_SECURITY)
     app.add_api(
         SPEC_PATH,
         resolver=Resolver(function_resolver=_resolve),
@@ -135,5 +155,9 @@ def create_app(
 
 
 def app_from_environment() -> connexion.AsyncApp:
-    """Factory for `uvicorn --factory` and multi-process serving: settings from the environment."""
-    return create_app(Settings())
+    """Factory for `uvicorn --factory` and multi-process serving: settings from the environment.
+
+    Each worker process configures its logging here too, whoever started it."""
+    settings = Settings()
+    configure_logging(settings)
+    return create_app(settings)

@@ -13,6 +13,7 @@ import importlib.util
 import logging
 import os
 import sys
+import tempfile
 import uuid
 import warnings
 from collections.abc import Callable, Iterator
@@ -31,7 +32,10 @@ from sqlmodel import Session
 
 from declaration_otp import demo
 from declaration_otp.database import Database, DatabaseUnavailable
+from declaration_otp.logging_setup import configure_logging, logging_config
+from declaration_otp.metrics import MULTIPROC_ENV
 from declaration_otp.migrate import alembic_config, upgrade
+from declaration_otp.progress import ProgressLine
 from declaration_otp.registry import LoadSummary, RegistryError, load_registry, read_registry_file
 from declaration_otp.runtime import Services
 from declaration_otp.settings import Settings
@@ -156,19 +160,26 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
 # --- registry load -------------------------------------------------------------------------
 
 
-def _load_file(settings: Settings, path: Path) -> LoadSummary:
+def _load_file(settings: Settings, path: Path, progress: ProgressLine) -> LoadSummary:
+    progress.note(f"reading {path}")
     registry = read_registry_file(path)
+    entries = sum(len(getattr(registry, kind)) for kind in type(registry).model_fields)
+    progress.note(f"checked {entries} entries in {progress.elapsed():.1f} s; writing")
     _require_current_schema(settings.database_url)
     database = _open_database(settings)
     try:
         with _database_errors(settings.database_url):
-            return database.run_sync(lambda session: load_registry(session, registry), write=True)
+            return database.run_sync(
+                lambda session: load_registry(session, registry, progress=progress), write=True
+            )
     finally:
         database.close()
 
 
 def _registry_load(args: argparse.Namespace, settings: Settings) -> int:
-    summary = _load_file(settings, args.file)
+    progress = ProgressLine()
+    summary = _load_file(settings, args.file, progress)
+    progress.note(f"done in {progress.elapsed():.1f} s")
     print(f"loaded {args.file} into {_safe_url(settings.database_url)}:")
     for line in summary.lines():
         print(f"  {line}")
@@ -304,6 +315,46 @@ def _token_revoke(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+# --- audit, housekeeping -------------------------------------------------------------------
+
+
+def _audit(args: argparse.Namespace, settings: Settings) -> int:
+    from declaration_otp.audit_story import load_story, render
+
+    found = _run_tokens(
+        settings, lambda session: load_story(session, args.declaration_request_id), write=False
+    )
+    if found is None:
+        raise CliError(
+            f"no declaration request {args.declaration_request_id} and no audit events for it"
+        )
+    for line in render(found):
+        print(line)
+    return 0
+
+
+def _housekeeping(args: argparse.Namespace, settings: Settings) -> int:
+    import asyncio
+
+    from declaration_otp.housekeeping import run_once
+
+    _require_current_schema(settings.database_url)
+    services = Services.build(settings)
+
+    async def once() -> list[str]:
+        try:
+            return (await run_once(services)).lines()
+        finally:
+            await services.aclose()
+
+    with _database_errors(settings.database_url):
+        lines = asyncio.run(once())
+    print(f"housekeeping of {_safe_url(settings.database_url)} done:")
+    for line in lines:
+        print(f"  {line}")
+    return 0
+
+
 # --- serve ---------------------------------------------------------------------------------
 
 
@@ -419,6 +470,25 @@ def _demo_settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"otp_resend_cooldown_seconds": 0})
 
 
+@contextlib.contextmanager
+def _multiprocess_metrics_dir() -> Iterator[None]:
+    """Worker processes share their metrics through files in PROMETHEUS_MULTIPROC_DIR: a fresh
+    temporary directory, removed on exit, unless the operator named one (then emptied first)."""
+    given = os.environ.get(MULTIPROC_ENV)
+    if given:
+        Path(given).mkdir(parents=True, exist_ok=True)
+        for stale in Path(given).glob("*.db"):
+            stale.unlink()
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="declaration-otp-metrics-") as directory:
+        os.environ[MULTIPROC_ENV] = directory
+        try:
+            yield
+        finally:
+            os.environ.pop(MULTIPROC_ENV, None)
+
+
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     # Imported here: the server stack is heavy and the other commands never need it.
     import uvicorn
@@ -433,7 +503,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         banner = _demo_banner(settings, token, f"http://{_display_host(args.host)}:{args.port}")
     else:
         _require_current_schema(settings.database_url)
-    logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(settings)
     if banner is not None:
         print(banner, flush=True)
     options: dict[str, Any] = {
@@ -443,16 +513,21 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         "http": "httptools",
         "lifespan": "on",
         "log_level": log_level,
+        # uvicorn applies our configuration (in every worker process too) instead of its own;
+        # the app writes the access log, with the operation and the request id.
+        "log_config": logging_config(settings),
+        "access_log": False,
     }
     if args.workers > 1:
         # Each worker process builds its app (and its relay) from the environment.
-        uvicorn.run(
-            "declaration_otp.app:app_from_environment",
-            factory=True,
-            workers=args.workers,
-            timeout_graceful_shutdown=15,
-            **options,
-        )
+        with _multiprocess_metrics_dir():
+            uvicorn.run(
+                "declaration_otp.app:app_from_environment",
+                factory=True,
+                workers=args.workers,
+                timeout_graceful_shutdown=15,
+                **options,
+            )
     else:
         uvicorn.Server(uvicorn.Config(create_app(settings), **options)).run()
     return 0
@@ -467,9 +542,9 @@ def _relay(args: argparse.Namespace, settings: Settings) -> int:
 
     from declaration_otp.sms.relay_process import run_relay
 
-    log_level = _log_level(settings)
+    _log_level(settings)  # a bad LOG_LEVEL is one line, not a traceback
     _require_current_schema(settings.database_url)
-    logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(settings)
     asyncio.run(run_relay(settings))
     return 0
 
@@ -573,6 +648,13 @@ def build_parser() -> argparse.ArgumentParser:
         "relay", help="run only the SMS relay (SIGTERM/SIGINT stop it cleanly)"
     )
     relay.set_defaults(handler=_relay)
+    audit = commands.add_parser("audit", help="the OTP events of one declaration request, in order")
+    audit.add_argument("declaration_request_id", type=_uuid, metavar="DECLARATION_REQUEST_ID")
+    audit.set_defaults(handler=_audit)
+    housekeeping = commands.add_parser(
+        "housekeeping", help="one pass: expire codes and requests, purge past retention"
+    )
+    housekeeping.set_defaults(handler=_housekeeping)
     return parser
 
 

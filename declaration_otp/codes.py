@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import Table, bindparam, or_, update
+from sqlalchemy import insert as sa_insert
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
+from declaration_otp import audit, metrics
+from declaration_otp.audit import Actor, Event, EventKind
 from declaration_otp.otp_rules import (
     AttemptOutcome,
     AttemptResult,
@@ -21,6 +26,7 @@ from declaration_otp.otp_rules import (
     judge_attempt,
     longest_window_seconds,
 )
+from declaration_otp.phone import mask_phone
 from declaration_otp.runtime import Services
 from declaration_otp.sms.outbox import SmsStatus, cancel_queued_for
 from declaration_otp.tables import PhoneSendState, SmsMessage, Verification, VerifiedPhone
@@ -35,12 +41,63 @@ class IssuedCode:
 def _lock_phone(session: Session, *, phone_number: str, services: Services) -> None:
     """Create-if-missing then lock the phone's row: concurrent sends to one phone queue here."""
     now = services.clock()
-    values = {"phone_number": phone_number, "last_sent_at": now}
-    insert = sqlite_insert if services.database.is_sqlite else pg_insert
-    session.execute(insert(PhoneSendState).values(**values).on_conflict_do_nothing())
-    session.exec(
-        select(PhoneSendState).where(PhoneSendState.phone_number == phone_number).with_for_update()
-    ).one()
+    insert = _PHONE_INSERT_SQLITE if services.database.is_sqlite else _PHONE_INSERT_PG
+    session.execute(insert, {"phone_number": phone_number, "last_sent_at": now})
+    # The row is only locked, never loaded into the session.
+    session.execute(_PHONE_LOCK, {"phone": phone_number}).one()
+
+
+# The tables behind the models, for Core statements on the hot path.
+_VERIFICATIONS: Table = Verification.__table__  # type: ignore[attr-defined]
+_SMS_MESSAGES: Table = SmsMessage.__table__  # type: ignore[attr-defined]
+_PHONE_SEND_STATES: Table = PhoneSendState.__table__  # type: ignore[attr-defined]
+
+
+_V = _VERIFICATIONS.c
+# The hot path's statements, built once: per request only their parameters change. Building a
+# statement and its cache key is most of what SQLAlchemy costs per statement, and these are Core
+# statements on the tables (no ORM objects to load, track, flush or synchronise).
+_PHONE_INSERT_SQLITE = sqlite_insert(_PHONE_SEND_STATES).on_conflict_do_nothing()
+_PHONE_INSERT_PG = pg_insert(_PHONE_SEND_STATES).on_conflict_do_nothing()
+_PHONE_LOCK = (
+    sa_select(_PHONE_SEND_STATES.c.phone_number)
+    .where(_PHONE_SEND_STATES.c.phone_number == bindparam("phone"))
+    .with_for_update()
+)
+_PHONE_SENT = (
+    update(_PHONE_SEND_STATES)
+    .where(_PHONE_SEND_STATES.c.phone_number == bindparam("phone"))
+    .values(last_sent_at=bindparam("sent_at"))
+)
+_SENT_TIMES = sa_select(_V.inserted_at).where(
+    _V.phone_number == bindparam("phone"), _V.inserted_at > bindparam("horizon")
+)
+_INSERT_VERIFICATION = sa_insert(_VERIFICATIONS)
+_INSERT_SMS = sa_insert(_SMS_MESSAGES)
+
+
+def _cancel_statement(*, by_phone: bool, by_request: bool) -> Any:
+    conditions = []
+    if by_phone:
+        conditions.append(_V.phone_number == bindparam("phone"))
+    if by_request:
+        conditions.append(_V.declaration_request_id == bindparam("request"))
+    return (
+        update(_VERIFICATIONS)
+        .where(_V.active.is_(True), or_(*conditions))
+        .values(active=False, status=VerificationStatus.CANCELED.value, updated_at=bindparam("at"))
+        .returning(_V.id, _V.declaration_request_id)
+    )
+
+
+_CANCEL = {
+    (by_phone, by_request): _cancel_statement(by_phone=by_phone, by_request=by_request)
+    for by_phone, by_request in ((True, False), (False, True), (True, True))
+}
+
+
+def _column_values(row: Verification) -> dict[str, object]:
+    return {column.key: getattr(row, column.key) for column in _VERIFICATIONS.columns}
 
 
 def cancel_active_codes(
@@ -49,28 +106,33 @@ def cancel_active_codes(
     services: Services,
     phone_number: str | None = None,
     declaration_request_id: uuid.UUID | None = None,
+    reason: str = "replaced by a new code",
+    actor: Actor | None = None,
+    request_id: str | None = None,
+    now: datetime | None = None,
 ) -> list[uuid.UUID]:
-    """Deactivate the active codes of a phone and/or a request; their unsent SMS are dropped."""
-    conditions = []
-    if phone_number is not None:
-        conditions.append(col(Verification.phone_number) == phone_number)
-    if declaration_request_id is not None:
-        conditions.append(col(Verification.declaration_request_id) == declaration_request_id)
-    if not conditions:
+    """Deactivate the active codes of a phone and/or a request; their unsent SMS are dropped.
+
+    Each cancelled code gets a `cancelled` audit event with `reason`, at `now` (default: the
+    clock), so that a replacement recorded at the same moment sorts after it.
+    """
+    if phone_number is None and declaration_request_id is None:
         return []
-    now = services.clock()
-    cancelled = (
-        session.execute(
-            update(Verification)
-            .where(col(Verification.active).is_(True), or_(*conditions))
-            .values(active=False, status=VerificationStatus.CANCELED.value, updated_at=now)
-            .returning(col(Verification.id))
-        )
-        .scalars()
-        .all()
+    now = now or services.clock()
+    statement = _CANCEL[(phone_number is not None, declaration_request_id is not None)]
+    rows = session.execute(
+        statement, {"phone": phone_number, "request": declaration_request_id, "at": now}
+    ).all()
+    cancelled = [row[0] for row in rows]
+    cancel_queued_for(session, verification_ids=cancelled, now=now)
+    audit.record(
+        session,
+        [Event(EventKind.CANCELLED, row[1], row[0], reason) for row in rows],
+        at=now,
+        actor=actor,
+        request_id=request_id,
     )
-    cancel_queued_for(session, verification_ids=list(cancelled), now=now)
-    return list(cancelled)
+    return cancelled
 
 
 def issue_code(
@@ -80,10 +142,14 @@ def issue_code(
     phone_number: str,
     declaration_request_id: uuid.UUID | None,
     request_id: str | None,
+    actor: Actor | None = None,
+    event: EventKind = EventKind.ISSUED,
 ) -> IssuedCode | LimitDecision:
     """Check the phone's send limits, replace its active code and queue exactly one SMS.
 
-    Returns the limit decision instead when sending now is not allowed; nothing is written then.
+    Returns the limit decision instead when sending now is not allowed; nothing is written then
+    (the caller answers 429 and records it: see `audit.record_rate_limited`). Otherwise the
+    `event` (issued or resent) is recorded with the code.
     """
     settings = services.settings
     _lock_phone(session, phone_number=phone_number, services=services)
@@ -91,11 +157,9 @@ def issue_code(
     horizon = now - timedelta(
         seconds=longest_window_seconds(settings.otp_resend_cooldown_seconds, settings.send_limits)
     )
-    sent_times = session.exec(
-        select(Verification.inserted_at).where(
-            Verification.phone_number == phone_number, Verification.inserted_at > horizon
-        )
-    ).all()
+    sent_times = (
+        session.execute(_SENT_TIMES, {"phone": phone_number, "horizon": horizon}).scalars().all()
+    )
     decision = check_send_limits(
         now=now,
         sent_times=sent_times,
@@ -103,6 +167,7 @@ def issue_code(
         limits=settings.send_limits,
     )
     if not decision.allowed:
+        metrics.RATE_LIMITED.labels(limit=decision.limit).inc()
         return decision
 
     cancel_active_codes(
@@ -110,6 +175,9 @@ def issue_code(
         services=services,
         phone_number=phone_number,
         declaration_request_id=declaration_request_id,
+        actor=actor,
+        request_id=request_id,
+        now=now,
     )
     code = generate_code(settings.otp_code_length)
     verification_id = uuid.uuid4()
@@ -128,30 +196,40 @@ def issue_code(
     )
     sms_id = uuid.uuid4()
     text = settings.sms_text.format(code=code)
-    session.add(verification)
-    # No ORM relationships, so the unit of work would not order these inserts by foreign key.
-    session.flush()
-    session.add(
-        SmsMessage(
-            id=sms_id,
-            verification_id=verification_id,
-            declaration_request_id=declaration_request_id,
-            phone_number=phone_number,
-            body_ciphertext=services.secrets.seal_sms(sms_id, text),
-            status=SmsStatus.QUEUED.value,
-            next_attempt_at=now,
-            expires_at=expires_at,
-            request_id=request_id,
-            inserted_at=now,
-            updated_at=now,
-        )
-    )
+    # Core inserts in foreign-key order (hot path: no ORM unit of work, no flush); `verification`
+    # is handed back detached, as a value.
+    session.execute(_INSERT_VERIFICATION, _column_values(verification))
     session.execute(
-        update(PhoneSendState)
-        .where(col(PhoneSendState.phone_number) == phone_number)
-        .values(last_sent_at=now)
+        _INSERT_SMS,
+        {
+            "id": sms_id,
+            "verification_id": verification_id,
+            "declaration_request_id": declaration_request_id,
+            "phone_number": phone_number,
+            "body_ciphertext": services.secrets.seal_sms(sms_id, text),
+            "status": SmsStatus.QUEUED.value,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "expires_at": expires_at,
+            "request_id": request_id,
+            "inserted_at": now,
+            "updated_at": now,
+        },
     )
-    session.flush()
+    session.execute(_PHONE_SENT, {"phone": phone_number, "sent_at": now})
+    # Never the code: for a phone-only code the masked phone says whose it was.
+    detail = f"SMS to {mask_phone(phone_number)}, valid {settings.otp_ttl_seconds} s"
+    audit.record(
+        session,
+        [Event(event, declaration_request_id, verification_id, detail)],
+        at=now,
+        actor=actor,
+        request_id=request_id,
+    )
+    metrics.CODES_ISSUED.labels(
+        flow="verification" if declaration_request_id is None else "declaration_request"
+    ).inc()
+    metrics.SMS_QUEUED.inc()
     return IssuedCode(verification=verification, sms_id=sms_id)
 
 
@@ -170,9 +248,16 @@ def latest_verification(
 
 
 def attempt_code(
-    session: Session, *, services: Services, verification: Verification, code: str
+    session: Session,
+    *,
+    services: Services,
+    verification: Verification,
+    code: str,
+    actor: Actor | None = None,
+    request_id: str | None = None,
 ) -> AttemptResult:
-    """Count one attempt against `verification` (locked by the caller) and record its effect."""
+    """Count one attempt against `verification` (locked by the caller) and record its effect,
+    audit event (verified or failed_attempt) included."""
     now = services.clock()
     result = judge_attempt(
         now=now,
@@ -182,6 +267,14 @@ def attempt_code(
         max_attempts=services.settings.otp_max_attempts,
         code_expired_at=verification.code_expired_at,
         code_matches=services.secrets.code_matches(verification.id, code, verification.code_hash),
+    )
+    metrics.code_check(result.outcome.value)
+    audit.record(
+        session,
+        [_attempt_event(verification, result, services.settings.otp_max_attempts)],
+        at=now,
+        actor=actor,
+        request_id=request_id,
     )
     if result.attempts_count == verification.attempts_count:
         return result
@@ -205,6 +298,16 @@ def attempt_code(
     if result.outcome is AttemptOutcome.VERIFIED:
         _record_verified_phone(session, phone_number=verification.phone_number, services=services)
     return result
+
+
+def _attempt_event(verification: Verification, result: AttemptResult, max_attempts: int) -> Event:
+    counted = result.attempts_count != verification.attempts_count
+    tally = f"attempt {result.attempts_count} of {max_attempts}" if counted else "not counted"
+    if result.outcome is AttemptOutcome.VERIFIED:
+        kind, detail = EventKind.VERIFIED, tally
+    else:
+        kind, detail = EventKind.FAILED_ATTEMPT, f"{result.outcome.value} ({tally})"
+    return Event(kind, verification.declaration_request_id, verification.id, detail)
 
 
 def _record_verified_phone(session: Session, *, phone_number: str, services: Services) -> None:

@@ -9,6 +9,7 @@ that other processes wait (busy timeout) instead of failing with "database is lo
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -44,6 +45,8 @@ def make_engine(
             connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
             pool_size=1,
             max_overflow=0,
+            # Statement parameters hold phone numbers: never in a log line or an error text.
+            hide_parameters=True,
         )
         _configure_sqlite(engine, busy_timeout_ms)
         return engine
@@ -56,6 +59,7 @@ def make_engine(
         pool_pre_ping=True,
         pool_timeout=connect_timeout_seconds,
         connect_args={"connect_timeout": connect_timeout_seconds, "options": options},
+        hide_parameters=True,
     )
 
 
@@ -135,7 +139,9 @@ class Database:
 
     async def _submit(self, work: UnitOfWork[T], *, write: bool) -> T:
         loop = asyncio.get_running_loop()
-        call = functools.partial(self.run_sync, work, write=write)
+        # The caller's context goes along, so log lines of the unit of work carry its request id.
+        context = contextvars.copy_context()
+        call = functools.partial(context.run, self.run_sync, work, write=write)
         return await loop.run_in_executor(self._executor, call)
 
     def close(self) -> None:

@@ -7,13 +7,16 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import Row, Table, bindparam, func, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from declaration_otp.tables import AuthenticationMethod, DeclarationRequest
 
 PENDING_STATUSES = ("NEW", "APPROVED")
+_DECLARATION_REQUESTS: Table = DeclarationRequest.__table__  # type: ignore[attr-defined]
 _NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPRSTXZ"
 
 
@@ -31,6 +34,30 @@ def get_owned(
     if lock:
         query = query.with_for_update()
     row = session.exec(query).first()
+    if row is None or row.legal_entity_id != legal_entity_id:
+        return None
+    return row
+
+
+_OWNED_FOR_SEND = (  # built once; see codes.py
+    sa_select(
+        _DECLARATION_REQUESTS.c.id,
+        _DECLARATION_REQUESTS.c.legal_entity_id,
+        _DECLARATION_REQUESTS.c.status,
+        _DECLARATION_REQUESTS.c.auth_method_type,
+        _DECLARATION_REQUESTS.c.auth_phone_number,
+    )
+    .where(_DECLARATION_REQUESTS.c.id == bindparam("request_id"))
+    .with_for_update()
+)
+
+
+def get_owned_for_send(
+    session: Session, *, request_id: uuid.UUID, legal_entity_id: uuid.UUID
+) -> Row[Any] | None:
+    """`get_owned(lock=True)` as a plain row of what a resend needs (id, status, auth method and
+    phone): Core, no ORM object to build and track on the hot path."""
+    row = session.execute(_OWNED_FOR_SEND, {"request_id": request_id}).first()
     if row is None or row.legal_entity_id != legal_entity_id:
         return None
     return row

@@ -101,6 +101,9 @@ def judge_attempt(
     code_matches: bool,
 ) -> AttemptResult:
     """What one approval attempt does to a verification: the upstream OTP service's rules."""
+    if status is VerificationStatus.EXPIRED:
+        # Retired by housekeeping after its lifetime: say so, as before it was retired.
+        return AttemptResult(AttemptOutcome.EXPIRED, attempts_count, status, active)
     if not active or attempts_count >= max_attempts:
         return AttemptResult(AttemptOutcome.EXHAUSTED, attempts_count, status, active)
     attempts = attempts_count + 1

@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from pydantic_core import PydanticCustomError
+from sqlalchemy import insert, update
 from sqlmodel import Session, SQLModel, col, delete, select
 
 from declaration_otp.phone import PHONE_PATTERN
@@ -26,6 +27,11 @@ from declaration_otp.tables import AuthenticationMethod, Division, Employee, Leg
 
 # A bad file can have thousands of problems; the first screenful is enough to start fixing it.
 MAX_REPORTED_PROBLEMS = 20
+# Rows written per statement (and per progress report) when loading.
+CHUNK_SIZE = 500
+
+# `progress(kind, done, total)`: called after each chunk of a kind is written.
+Progress = Callable[[str, int, int], None]
 
 _EDRPOU = re.compile(r"^[0-9]{8,10}$")
 _ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
@@ -259,7 +265,11 @@ def parse_registry(data: object) -> Registry:
     return registry
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
+# libyaml's parser when PyYAML was built with it: several times faster on large files.
+_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _UniqueKeyLoader(_SafeLoader):  # type: ignore[valid-type,misc]
     """SafeLoader that refuses repeated keys, which PyYAML would silently let the last one win."""
 
 
@@ -342,17 +352,6 @@ class LoadSummary:
 Row = TypeVar("Row", bound=SQLModel)
 
 
-def _upsert(session: Session, table: type[Row], values: dict[str, Any], count: KindCount) -> None:
-    row = session.get(table, values["id"])
-    if row is None:
-        session.add(table(**values))
-        count.created += 1
-        return
-    for name, value in values.items():
-        setattr(row, name, value)
-    count.updated += 1
-
-
 def _unknown_legal_entity_problems(session: Session, registry: Registry) -> list[str]:
     in_file = {entry.id for entry in registry.legal_entities}
     referrers: list[tuple[str, Sequence[DivisionEntry | EmployeeEntry]]] = [
@@ -406,40 +405,71 @@ def _foreign_method_problems(session: Session, registry: Registry) -> list[str]:
     ]
 
 
+def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), CHUNK_SIZE):
+        yield items[start : start + CHUNK_SIZE]
+
+
 def _load_kind(
     session: Session,
+    kind: str,
     entries: Sequence[_Entry],
     table: type[Row],
     count: KindCount,
+    progress: Progress | None,
     values: Callable[[Any], dict[str, Any]] = lambda entry: entry.model_dump(),
 ) -> None:
-    for entry in entries:
-        _upsert(session, table, values(entry), count)
-    # Flush kind by kind so foreign keys always point at rows already written.
-    session.flush()
-
-
-def _replace_methods(session: Session, persons: Sequence[PersonEntry]) -> int:
-    person_ids = [person.id for person in persons]
-    if not person_ids:
-        return 0
-    # Delete first: (person_id, position) is unique, so updating in place could collide midway.
-    session.exec(
-        delete(AuthenticationMethod).where(col(AuthenticationMethod.person_id).in_(person_ids))
-    )
-    rows = [
-        AuthenticationMethod(
-            id=method.id,
-            person_id=person.id,
-            position=position,
-            type=method.type,
-            phone_number=method.phone_number,
+    """Insert or update by id, a chunk per statement; kinds are loaded in foreign-key order."""
+    id_column = table.__table__.c.id  # type: ignore[attr-defined]
+    done = 0
+    for chunk in _chunks(entries):
+        rows = [values(entry) for entry in chunk]
+        existing = set(
+            session.execute(
+                select(id_column).where(id_column.in_([row["id"] for row in rows]))
+            ).scalars()
         )
+        new = [row for row in rows if row["id"] not in existing]
+        old = [row for row in rows if row["id"] in existing]
+        if new:
+            session.execute(insert(table), new)
+        if old:
+            # ORM bulk UPDATE by primary key: one executemany for the chunk.
+            session.execute(update(table), old)
+        count.created += len(new)
+        count.updated += len(old)
+        done += len(rows)
+        if progress is not None:
+            progress(kind, done, len(entries))
+
+
+def _replace_methods(
+    session: Session, persons: Sequence[PersonEntry], progress: Progress | None
+) -> int:
+    # Delete every listed person's methods first: a method may move to another person of the
+    # file, and (person_id, position) is unique, so replacing chunk by chunk could collide.
+    for chunk in _chunks(persons):
+        person_ids = [person.id for person in chunk]
+        session.exec(
+            delete(AuthenticationMethod).where(col(AuthenticationMethod.person_id).in_(person_ids))
+        )
+    rows = [
+        {
+            "id": method.id,
+            "person_id": person.id,
+            "position": position,
+            "type": method.type,
+            "phone_number": method.phone_number,
+        }
         for person in persons
         for position, method in enumerate(person.authentication_methods)
     ]
-    session.add_all(rows)
-    session.flush()
+    done = 0
+    for chunk in _chunks(rows):
+        session.execute(insert(AuthenticationMethod), list(chunk))
+        done += len(chunk)
+        if progress is not None:
+            progress("authentication_methods", done, len(rows))
     return len(rows)
 
 
@@ -447,19 +477,29 @@ def _person_values(entry: PersonEntry) -> dict[str, Any]:
     return entry.model_dump(exclude={"authentication_methods"})
 
 
-def load_registry(session: Session, registry: Registry) -> LoadSummary:
+def load_registry(
+    session: Session, registry: Registry, *, progress: Progress | None = None
+) -> LoadSummary:
     """Insert or update every entry by id in the caller's transaction; methods are replaced.
 
-    Checks against the database come first, so a `RegistryError` leaves the session untouched.
+    Written in chunks of `CHUNK_SIZE` rows, reported to `progress` after each. Checks against
+    the database come first, so a `RegistryError` leaves the session untouched; the caller's one
+    transaction keeps a large load all-or-nothing.
     """
     problems = _unknown_legal_entity_problems(session, registry)
     problems += _foreign_method_problems(session, registry)
     if problems:
         raise RegistryError(problems)
     summary = LoadSummary()
-    _load_kind(session, registry.legal_entities, LegalEntity, summary.legal_entities)
-    _load_kind(session, registry.divisions, Division, summary.divisions)
-    _load_kind(session, registry.employees, Employee, summary.employees)
-    _load_kind(session, registry.persons, Person, summary.persons, _person_values)
-    summary.authentication_methods = _replace_methods(session, registry.persons)
+    kinds: list[tuple[str, Sequence[_Entry], type[SQLModel], KindCount]] = [
+        ("legal_entities", registry.legal_entities, LegalEntity, summary.legal_entities),
+        ("divisions", registry.divisions, Division, summary.divisions),
+        ("employees", registry.employees, Employee, summary.employees),
+    ]
+    for kind, entries, table, count in kinds:
+        _load_kind(session, kind, entries, table, count, progress)
+    _load_kind(
+        session, "persons", registry.persons, Person, summary.persons, progress, _person_values
+    )
+    summary.authentication_methods = _replace_methods(session, registry.persons, progress)
     return summary

@@ -1,4 +1,5 @@
-"""X-Request-ID: taken from the client (or made), kept in the scope, echoed on every response."""
+"""X-Request-ID: taken from the client (or made), kept in the scope, echoed on every response,
+and bound to every log line written while the request is handled."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from declaration_otp.envelope import REQUEST_ID_STATE_KEY, clean_request_id
+from declaration_otp.logging_setup import request_id_var
 
 HEADER = "X-Request-ID"
 
@@ -27,4 +29,8 @@ class RequestIdMiddleware:
                 MutableHeaders(scope=message)[HEADER] = request_id
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        token = request_id_var.set(request_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            request_id_var.reset(token)

@@ -36,6 +36,8 @@ class Services:
     clock: Callable[[], datetime] = utc_now
     # Set after a commit that queued SMS so the in-process relay sends without waiting a poll.
     sms_queued: asyncio.Event = field(default_factory=asyncio.Event)
+    # time.monotonic() of the in-process relay loop's latest round (`/health/ready` reads it).
+    relay_heartbeat: float | None = None
     # Introspection answers by token HMAC (AUTH_MODE=introspection); None = "not active".
     auth_cache: TtlCache[str, TokenInfo | None] = field(
         default_factory=lambda: TtlCache(max_entries=AUTH_CACHE_MAX_ENTRIES)

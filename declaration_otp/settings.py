@@ -110,8 +110,20 @@ class Settings(BaseSettings):
     http_max_connections: int = Field(default=100, ge=1, le=10000)
 
     declaration_term_years: int = Field(default=20, ge=1, le=100)
+    # Housekeeping and retention: see declaration_otp/housekeeping.py and the README's "Retention".
+    housekeeping_enabled: bool = True
+    housekeeping_interval_seconds: float = Field(default=60.0, gt=0, le=86400)
+    housekeeping_batch_size: int = Field(default=500, ge=1, le=100_000)
+    declaration_request_ttl_days: int = Field(default=7, ge=1, le=365)
+    retention_verifications_days: int = Field(default=30, ge=1, le=3650)
+    retention_sms_days: int = Field(default=30, ge=1, le=3650)
+    retention_audit_days: int = Field(default=365, ge=1, le=36500)
     validate_responses: bool = False
     log_level: str = "INFO"
+    # Operations: see declaration_otp/logging_setup.py, metrics.py, ops_routes.py and the README.
+    log_format: Literal["text", "json"] = "text"
+    log_sql: bool = False
+    metrics_token: SecretStr | None = None
 
     @field_validator("otp_phone_send_limits")
     @classmethod
@@ -159,6 +171,23 @@ class Settings(BaseSettings):
                 "RELAY_CLAIM_SECONDS must be at least twice the longest send "
                 f"({self.sms_send_deadline_seconds:g} s from the HTTP timeouts), or a slow send "
                 "could be claimed again by another relay"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _check_retention(self) -> Settings:
+        # Send limits are counted from stored verifications: purging one still inside a window
+        # would let a phone receive more codes than the limits allow.
+        needed = max(
+            self.otp_ttl_seconds,
+            self.otp_resend_cooldown_seconds,
+            *(limit.window_seconds for limit in self.send_limits),
+        )
+        if self.retention_verifications_days * 86400 < needed:
+            raise ValueError(
+                f"RETENTION_VERIFICATIONS_DAYS must cover the longest send-limit window, code "
+                f"lifetime and cooldown ({needed} s, OTP_PHONE_SEND_LIMITS): at least "
+                f"{-(-needed // 86400)} day(s)"
             )
         return self
 

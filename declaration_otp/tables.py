@@ -8,10 +8,13 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
+    CheckConstraint,
     Column,
     DateTime,
     Dialect,
     Index,
+    Integer,
     LargeBinary,
     String,
     TypeDecorator,
@@ -267,3 +270,58 @@ class ApiToken(SQLModel, table=True):
     expires_at: datetime | None = _utc_column(nullable=True)
     revoked_at: datetime | None = _utc_column(nullable=True)
     inserted_at: datetime = _utc_column()
+
+
+# Kinds of `otp_events.event` (see declaration_otp/audit.py); the database refuses any other.
+OTP_EVENT_KINDS = (
+    "issued",
+    "resent",
+    "cancelled",
+    "rate_limited",
+    "sent",
+    "delivered",
+    "undelivered",
+    "failed_attempt",
+    "verified",
+    "expired",
+    "request_expired",
+)
+
+
+class OtpEvent(SQLModel, table=True):
+    """Append-only audit trail of codes: what happened, when, to which request, by whom.
+
+    Never a code, a code hash or a full phone number. Rows are written in the transaction of the
+    change they record (a refused send, rolled back, gets its own small write) and only deleted
+    by the retention purge; the database refuses UPDATE (trigger `otp_events_append_only`).
+    No foreign keys: the trail outlives the verifications it names (their retention is shorter).
+    """
+
+    __tablename__ = "otp_events"
+    __table_args__ = (
+        Index("ix_otp_events_request_time", "declaration_request_id", "occurred_at"),
+        CheckConstraint(
+            "event IN (" + ", ".join(f"'{kind}'" for kind in OTP_EVENT_KINDS) + ")", name="event"
+        ),
+    )
+
+    # A sequence, not a UUID: events of one instant keep the order they were written in.
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+        ),
+    )
+    occurred_at: datetime = _utc_column(index=True)
+    event: str = Field(max_length=20)
+    declaration_request_id: uuid.UUID | None = None
+    verification_id: uuid.UUID | None = None
+    # Who caused it: the caller's user and legal entity; empty for the relay, providers and
+    # housekeeping.
+    actor_user_id: str | None = Field(default=None, max_length=64)
+    actor_legal_entity_id: uuid.UUID | None = None
+    # X-Request-ID of the API request that caused it (relay and provider events: of the request
+    # that queued the SMS).
+    request_id: str | None = Field(default=None, max_length=200)
+    # Short, non-secret: a reason, an attempt count, a gateway, a masked phone.
+    detail: str | None = Field(default=None, max_length=200)

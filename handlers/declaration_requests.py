@@ -10,7 +10,9 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from declaration_otp import audit
 from declaration_otp import declaration_store as store
+from declaration_otp.audit import Actor, EventKind
 from declaration_otp.auth import Caller
 from declaration_otp.codes import attempt_code, cancel_active_codes, issue_code, latest_verification
 from declaration_otp.envelope import Ok
@@ -46,7 +48,19 @@ async def create_declaration_request(
         )
         return request, request.auth_method_type == "OTP"
 
-    request, queued_sms = await services.database.write(work)
+    try:
+        request, queued_sms = await services.database.write(work)
+    except ApiError as error:
+        # The 429 rolled the request back: it has no id to file the refusal under.
+        await audit.record_rate_limited(
+            services,
+            error,
+            declaration_request_id=None,
+            actor=Actor.of(caller),
+            request_id=request_id,
+            detail=f"create for person {body['person_id']} refused",
+        )
+        raise
     if queued_sms:
         services.sms_queued.set()
     return Ok(
@@ -118,7 +132,14 @@ def _create(
         now=now,
     )
     for cancelled_id in cancelled:
-        cancel_active_codes(session, services=services, declaration_request_id=cancelled_id)
+        cancel_active_codes(
+            session,
+            services=services,
+            declaration_request_id=cancelled_id,
+            reason="declaration request superseded by a new one",
+            actor=Actor.of(caller),
+            request_id=request_id,
+        )
 
     start = now.date()
     request = DeclarationRequest(
@@ -160,6 +181,7 @@ def _create(
             phone_number=request.auth_phone_number,
             declaration_request_id=request.id,
             request_id=request_id,
+            actor=Actor.of(caller),
         )
         if isinstance(issued, LimitDecision):
             raise too_many_requests(issued.retry_after_seconds)
@@ -256,8 +278,8 @@ async def get_declaration_request(*, id_: str, services: Services, caller: Calle
 
 async def resend_otp(*, id_: str, services: Services, caller: Caller, request_id: str) -> Ok:
     def work(session: Session) -> dict[str, Any]:
-        request = store.get_owned(
-            session, request_id=uuid.UUID(id_), legal_entity_id=caller.legal_entity_id, lock=True
+        request = store.get_owned_for_send(
+            session, request_id=uuid.UUID(id_), legal_entity_id=caller.legal_entity_id
         )
         if request is None:
             raise not_found(NOT_FOUND)
@@ -273,12 +295,26 @@ async def resend_otp(*, id_: str, services: Services, caller: Caller, request_id
             phone_number=request.auth_phone_number,
             declaration_request_id=request.id,
             request_id=request_id,
+            actor=Actor.of(caller),
+            event=EventKind.RESENT,
         )
         if isinstance(issued, LimitDecision):
             raise too_many_requests(issued.retry_after_seconds)
         return verification_data(issued.verification)
 
-    data = await services.database.write(work)
+    try:
+        data = await services.database.write(work)
+    except ApiError as error:
+        # A 429 is raised after the request was found and owned: file it under the request.
+        await audit.record_rate_limited(
+            services,
+            error,
+            declaration_request_id=uuid.UUID(id_),
+            actor=Actor.of(caller),
+            request_id=request_id,
+            detail="resend refused",
+        )
+        raise
     services.sms_queued.set()
     return Ok(data=data)
 
@@ -290,7 +326,12 @@ class _Approval:
 
 
 async def approve_declaration_request(
-    *, id_: str, services: Services, caller: Caller, body: dict[str, Any] | None = None
+    *,
+    id_: str,
+    services: Services,
+    caller: Caller,
+    request_id: str,
+    body: dict[str, Any] | None = None,
 ) -> Ok:
     code = (body or {}).get("verification_code")
 
@@ -319,7 +360,12 @@ async def approve_declaration_request(
             if verification is None:
                 return _Approval(request=None, failure=AttemptOutcome.EXHAUSTED)
             attempt = attempt_code(
-                session, services=services, verification=verification, code=str(code)
+                session,
+                services=services,
+                verification=verification,
+                code=str(code),
+                actor=Actor.of(caller),
+                request_id=request_id,
             )
             if attempt.outcome is not AttemptOutcome.VERIFIED:
                 # Returned, not raised: the counted attempt must be committed.
@@ -337,7 +383,9 @@ async def approve_declaration_request(
     return Ok(data=declaration_request_data(approval.request))
 
 
-async def reject_declaration_request(*, id_: str, services: Services, caller: Caller) -> Ok:
+async def reject_declaration_request(
+    *, id_: str, services: Services, caller: Caller, request_id: str
+) -> Ok:
     def work(session: Session) -> DeclarationRequest:
         request = store.get_owned(
             session, request_id=uuid.UUID(id_), legal_entity_id=caller.legal_entity_id, lock=True
@@ -350,7 +398,14 @@ async def reject_declaration_request(*, id_: str, services: Services, caller: Ca
         request.updated_by = caller.user_id
         request.updated_at = services.clock()
         session.add(request)
-        cancel_active_codes(session, services=services, declaration_request_id=request.id)
+        cancel_active_codes(
+            session,
+            services=services,
+            declaration_request_id=request.id,
+            reason="declaration request rejected",
+            actor=Actor.of(caller),
+            request_id=request_id,
+        )
         return request
 
     request = await services.database.write(work)

@@ -10,6 +10,9 @@ from typing import Any
 
 from sqlmodel import Session
 
+from declaration_otp import audit
+from declaration_otp.audit import Actor
+from declaration_otp.auth import Caller
 from declaration_otp.codes import attempt_code, issue_code, latest_phone_verification
 from declaration_otp.envelope import Ok
 from declaration_otp.errors import (
@@ -44,7 +47,7 @@ def _require_allowed_prefix(phone_number: str, settings: Settings, entry_type: E
 
 
 async def initialize_verification(
-    *, body: dict[str, Any], services: Services, request_id: str
+    *, body: dict[str, Any], services: Services, caller: Caller, request_id: str
 ) -> Ok:
     phone_number = body["phone_number"]
     _require_allowed_prefix(phone_number, services.settings, "json_data_property")
@@ -56,12 +59,24 @@ async def initialize_verification(
             phone_number=phone_number,
             declaration_request_id=None,
             request_id=request_id,
+            actor=Actor.of(caller),
         )
         if isinstance(issued, LimitDecision):
             raise too_many_requests(issued.retry_after_seconds)
         return verification_data(issued.verification)
 
-    data = await services.database.write(work)
+    try:
+        data = await services.database.write(work)
+    except ApiError as error:
+        await audit.record_rate_limited(
+            services,
+            error,
+            declaration_request_id=None,
+            actor=Actor.of(caller),
+            request_id=request_id,
+            detail=f"SMS to {mask_phone(phone_number)} refused",
+        )
+        raise
     services.sms_queued.set()
     return Ok(data=data, status=201)
 
@@ -73,7 +88,7 @@ class _Completion:
 
 
 async def complete_verification(
-    *, phone_number: str, body: dict[str, Any], services: Services
+    *, phone_number: str, body: dict[str, Any], services: Services, caller: Caller, request_id: str
 ) -> Ok:
     _require_allowed_prefix(phone_number, services.settings, "path_parameter")
     code = str(body["code"])
@@ -82,7 +97,14 @@ async def complete_verification(
         verification = latest_phone_verification(session, phone_number=phone_number, lock=True)
         if verification is None:
             raise not_found("Verification not found")
-        attempt = attempt_code(session, services=services, verification=verification, code=code)
+        attempt = attempt_code(
+            session,
+            services=services,
+            verification=verification,
+            code=code,
+            actor=Actor.of(caller),
+            request_id=request_id,
+        )
         data = {
             **verification_data(verification),
             "status": attempt.status.value,

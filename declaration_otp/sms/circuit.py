@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from declaration_otp import metrics
 from declaration_otp.sms.gateways import SmsGateway
 
 logger = logging.getLogger(__name__)
@@ -38,6 +39,14 @@ class CircuitBreaker:
     opened_at: float = 0.0
     probing: bool = field(default=False)
 
+    def __post_init__(self) -> None:
+        self._publish()
+
+    def _publish(self) -> None:
+        """The state as the `dotp_sms_circuit_state` gauge (0 closed, 1 half-open, 2 open)."""
+        value = metrics.CIRCUIT_VALUES[self.state.value]
+        metrics.CIRCUIT_STATE.labels(gateway=self.name).set(value)
+
     def _cooled_off(self) -> bool:
         return self.monotonic() - self.opened_at >= self.cooloff_seconds
 
@@ -48,6 +57,7 @@ class CircuitBreaker:
         if self.state is CircuitState.OPEN and self._cooled_off():
             self.state = CircuitState.HALF_OPEN
             self.probing = False
+            self._publish()
         return self.state is CircuitState.HALF_OPEN and not self.probing
 
     def start_probe(self) -> None:
@@ -67,6 +77,7 @@ class CircuitBreaker:
         if self.state is not CircuitState.CLOSED:
             logger.info("SMS gateway %s answers again: circuit closed", self.name)
         self.state, self.failures, self.probing = CircuitState.CLOSED, 0, False
+        self._publish()
 
     def record_failure(self) -> None:
         self.failures += 1
@@ -79,6 +90,7 @@ class CircuitBreaker:
                     self.cooloff_seconds,
                 )
             self.state, self.opened_at, self.probing = CircuitState.OPEN, self.monotonic(), False
+            self._publish()
 
 
 @dataclass(frozen=True, slots=True)

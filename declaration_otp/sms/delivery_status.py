@@ -13,6 +13,8 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from declaration_otp import audit
+from declaration_otp.audit import Event, EventKind
 from declaration_otp.sms.outbox import SmsStatus
 from declaration_otp.tables import SmsMessage
 
@@ -38,6 +40,14 @@ _RANK = {
     SmsStatus.UNDELIVERED: 2,
     SmsStatus.FAILED: 2,
     SmsStatus.DELIVERED: 3,
+}
+
+# The audit event of each status a report can move a message to.
+_EVENTS = {
+    SmsStatus.SENT: EventKind.SENT,
+    SmsStatus.DELIVERED: EventKind.DELIVERED,
+    SmsStatus.UNDELIVERED: EventKind.UNDELIVERED,
+    SmsStatus.FAILED: EventKind.UNDELIVERED,
 }
 
 
@@ -112,4 +122,10 @@ def apply_report(session: Session, report: StatusReport, *, now: datetime) -> Ap
     if message.sent_at is None:
         values["sent_at"] = now
     session.execute(update(SmsMessage).where(col(SmsMessage.id) == message.id).values(**values))
+    kind = _EVENTS[target]
+    # Status and error code only: a provider's free-text message might quote the number.
+    parts = (f"{report.gateway}:", report.provider_status, report.error_code)
+    detail = " ".join(filter(None, parts))
+    event = Event(kind, message.declaration_request_id, message.verification_id, detail)
+    audit.record(session, [event], at=now, request_id=message.request_id)
     return Applied(message.id, target, changed=True)

@@ -13,9 +13,11 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import Table, and_, bindparam, or_, update
 from sqlmodel import Session, col, select
 
+from declaration_otp import audit
+from declaration_otp.audit import Event, EventKind
 from declaration_otp.tables import SmsAttempt, SmsMessage
 
 
@@ -57,20 +59,25 @@ class ClaimedSms:
     gateway: str
 
 
+_SMS: Table = SmsMessage.__table__  # type: ignore[attr-defined]
+# On every resend: a Core statement built once (no ORM session synchronisation).
+_CANCEL_QUEUED = (
+    update(_SMS)
+    .where(
+        _SMS.c.verification_id.in_(bindparam("ids", expanding=True)),
+        _SMS.c.status == SmsStatus.QUEUED.value,
+    )
+    .values(status=SmsStatus.CANCELED.value, body_ciphertext=None, updated_at=bindparam("at"))
+)
+
+
 def cancel_queued_for(
     session: Session, *, verification_ids: list[uuid.UUID], now: datetime
 ) -> None:
     """A replaced code must not reach the phone after its successor: drop it if still queued."""
     if not verification_ids:
         return
-    session.execute(
-        update(SmsMessage)
-        .where(
-            col(SmsMessage.verification_id).in_(verification_ids),
-            col(SmsMessage.status) == SmsStatus.QUEUED.value,
-        )
-        .values(status=SmsStatus.CANCELED.value, body_ciphertext=None, updated_at=now)
-    )
+    session.execute(_CANCEL_QUEUED, {"ids": verification_ids, "at": now})
 
 
 def claim_due(
@@ -195,11 +202,19 @@ def _record(
     return bool(updated.rowcount)  # type: ignore[attr-defined]
 
 
+def _audit(
+    session: Session, claimed: ClaimedSms, kind: EventKind, detail: str, now: datetime
+) -> None:
+    """A relay outcome in the trail, under the request id of the request that queued the SMS."""
+    event = Event(kind, claimed.declaration_request_id, claimed.verification_id, detail)
+    audit.record(session, [event], at=now, request_id=claimed.request_id)
+
+
 def record_sent(
     session: Session, claimed: ClaimedSms, *, provider_message_id: str | None, now: datetime
 ) -> bool:
     # The text holds the code: once the gateway took it, it is not kept.
-    return _record(
+    recorded = _record(
         session,
         claimed,
         outcome=SendOutcome.SENT,
@@ -212,6 +227,10 @@ def record_sent(
         sent_at=now,
         last_error=None,
     )
+    if recorded:
+        detail = f"gateway {claimed.gateway}, attempt {claimed.attempts}"
+        _audit(session, claimed, EventKind.SENT, detail, now)
+    return recorded
 
 
 def record_retry(
@@ -239,7 +258,7 @@ def record_final(
     error: str,
     now: datetime,
 ) -> bool:
-    return _record(
+    recorded = _record(
         session,
         claimed,
         outcome=outcome,
@@ -249,6 +268,9 @@ def record_final(
         body_ciphertext=None,
         last_error=error[:500],
     )
+    if recorded:
+        _audit(session, claimed, EventKind.UNDELIVERED, f"{status.value}: {error}", now)
+    return recorded
 
 
 def release(session: Session, claimed: ClaimedSms, *, reason: str, now: datetime) -> bool:

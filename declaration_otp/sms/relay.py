@@ -11,13 +11,16 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import TypeVar
 
 from sqlmodel import Session
 
+from declaration_otp import metrics
 from declaration_otp.database import DatabaseUnavailable
+from declaration_otp.logging_setup import bound_request_id
 from declaration_otp.runtime import Services
 from declaration_otp.sms.circuit import GatewayRouter, Route
 from declaration_otp.sms.gateways import OutgoingSms, SendFailed, gateway_from_settings
@@ -53,6 +56,11 @@ def destination_allowed(phone_number: str, prefixes: tuple[str, ...]) -> bool:
     return any(phone_number.startswith(prefix) for prefix in prefixes)
 
 
+def _observe_gateway(route: Route, outcome: str, started: float) -> None:
+    seconds = time.perf_counter() - started
+    metrics.GATEWAY_SECONDS.labels(gateway=route.gateway.name, outcome=outcome).observe(seconds)
+
+
 class Relay:
     def __init__(self, services: Services, router: GatewayRouter) -> None:
         self.services = services
@@ -80,6 +88,7 @@ class Relay:
         """Deliver until `stop` is set; the batch in hand is finished first."""
         settings = self.services.settings
         while not stop.is_set():
+            self.services.relay_heartbeat = time.monotonic()
             try:
                 handled = await self.deliver_due()
             except DatabaseUnavailable as error:
@@ -136,6 +145,11 @@ class Relay:
         return len(batch)
 
     async def _deliver(self, message: ClaimedSms, route: Route) -> None:
+        # Each message is its own task: its log lines carry the id of the request that queued it.
+        with bound_request_id(message.request_id):
+            await self._send_one(message, route)
+
+    async def _send_one(self, message: ClaimedSms, route: Route) -> None:
         services = self.services
         settings = services.settings
         now = services.clock()
@@ -156,11 +170,13 @@ class Relay:
             request_id=message.request_id,
             sent_at=now,
         )
+        started = time.perf_counter()
         try:
             provider_id = await asyncio.wait_for(
                 route.gateway.send(sms), timeout=settings.sms_send_deadline_seconds
             )
         except SendFailed as failure:
+            _observe_gateway(route, "failed", started)
             if failure.transient:
                 route.breaker.record_failure()
             else:
@@ -168,6 +184,7 @@ class Relay:
             await self._after_failure(message, str(failure), failure)
             return
         except TimeoutError:
+            _observe_gateway(route, "timeout", started)
             route.breaker.record_failure()
             await self._after_failure(message, "no answer within the send deadline", None)
             return
@@ -177,10 +194,19 @@ class Relay:
             raise
         except Exception as error:  # a gateway bug must not lose the message
             logger.exception("relay: gateway %s raised", route.gateway.name)
+            _observe_gateway(route, "error", started)
             route.breaker.record_failure()
             await self._after_failure(message, type(error).__name__, None)
             return
+        _observe_gateway(route, "sent", started)
         route.breaker.record_success()
+        metrics.SMS_SENT.labels(gateway=route.gateway.name).inc()
+        logger.info(
+            "relay: message %s sent via %s (attempt %d)",
+            message.id,
+            route.gateway.name,
+            message.attempts,
+        )
         done_at = services.clock()
         await self._write(
             lambda session: record_sent(
@@ -211,6 +237,7 @@ class Relay:
             )
             return
         logger.info("relay: message %s will be retried in %.2f s (%s)", message.id, delay, reason)
+        metrics.SMS_RETRIES.labels(gateway=message.gateway).inc()
         await self._write(
             lambda session: record_retry(session, message, error=reason, retry_at=retry_at, now=now)
         )
@@ -219,6 +246,7 @@ class Relay:
         now = self.services.clock()
         outcome = SendOutcome.EXPIRED if status is SmsStatus.EXPIRED else SendOutcome.FAILED
         logger.warning("relay: message %s is %s: %s", message.id, status.value, reason)
+        metrics.SMS_FAILED.labels(status=status.value).inc()
         await self._write(
             lambda session: record_final(
                 session, message, status=status, outcome=outcome, error=reason, now=now

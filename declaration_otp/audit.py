@@ -1,0 +1,148 @@
+"""The audit trail of codes (`otp_events`): append-only, written with the change it records.
+
+Every event is inserted by the unit of work that makes the change (issue, cancel, attempt, relay
+result, provider report, housekeeping), so the trail and the data can never disagree: both commit
+or neither does. Events hold ids, the actor, the request id and a short detail — never a code, a
+code hash or a full phone number.
+
+The one exception is `rate_limited`. A refused send answers 429 by raising inside its unit of
+work, which rolls everything back ("nothing changes", as the API promises), the event included.
+So the refusal is recorded by `record_rate_limited` in a second, small transaction after the
+rollback — still through `Database.write`, off the event loop. It is best effort: if that write
+fails, the client still gets its 429 and the failure is logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+from sqlalchemy import insert
+from sqlmodel import Session, col, select
+
+from declaration_otp.database import DatabaseUnavailable
+from declaration_otp.errors import ApiError
+from declaration_otp.runtime import Services
+from declaration_otp.tables import OTP_EVENT_KINDS, OtpEvent
+
+logger = logging.getLogger(__name__)
+
+DETAIL_MAX = 200
+
+
+class EventKind(StrEnum):
+    ISSUED = "issued"  # first code of a request, or a code of the OTP verification API
+    RESENT = "resent"  # a new code by resend_otp
+    CANCELLED = "cancelled"  # a code replaced, or its request rejected, superseded or expired
+    RATE_LIMITED = "rate_limited"  # a send refused by the cooldown or a send limit (429)
+    SENT = "sent"  # a provider took the SMS
+    DELIVERED = "delivered"  # the provider reported delivery
+    UNDELIVERED = "undelivered"  # the SMS failed, expired unsent, or the provider gave up
+    FAILED_ATTEMPT = "failed_attempt"  # a wrong, expired or exhausted code was tried
+    VERIFIED = "verified"  # the right code
+    EXPIRED = "expired"  # housekeeping retired a code past its lifetime
+    REQUEST_EXPIRED = "request_expired"  # housekeeping expired a NEW/APPROVED request
+
+
+if {kind.value for kind in EventKind} != set(OTP_EVENT_KINDS):  # the check constraint's list
+    raise RuntimeError("EventKind and tables.OTP_EVENT_KINDS differ")
+
+
+class _CallerLike(Protocol):
+    @property
+    def legal_entity_id(self) -> uuid.UUID: ...
+
+    @property
+    def user_id(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who caused an event; `None` in its place means the service itself."""
+
+    user_id: str
+    legal_entity_id: uuid.UUID
+
+    @classmethod
+    def of(cls, caller: _CallerLike) -> Actor:
+        return cls(user_id=caller.user_id, legal_entity_id=caller.legal_entity_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    kind: EventKind
+    declaration_request_id: uuid.UUID | None = None
+    verification_id: uuid.UUID | None = None
+    detail: str | None = None
+
+
+def record(
+    session: Session,
+    events: Sequence[Event],
+    *,
+    at: datetime,
+    actor: Actor | None = None,
+    request_id: str | None = None,
+) -> None:
+    """Append `events` in the caller's transaction, in the order given."""
+    if not events:
+        return
+    rows = [
+        {
+            "occurred_at": at,
+            "event": event.kind.value,
+            "declaration_request_id": event.declaration_request_id,
+            "verification_id": event.verification_id,
+            "actor_user_id": actor.user_id if actor else None,
+            "actor_legal_entity_id": actor.legal_entity_id if actor else None,
+            "request_id": request_id,
+            "detail": event.detail[:DETAIL_MAX] if event.detail else None,
+        }
+        for event in events
+    ]
+    # One statement per row keeps the ids in the order given on every backend.
+    for row in rows:
+        session.execute(insert(OtpEvent).values(**row))
+
+
+async def record_rate_limited(
+    services: Services,
+    error: ApiError,
+    *,
+    declaration_request_id: uuid.UUID | None,
+    actor: Actor,
+    request_id: str,
+    detail: str,
+) -> None:
+    """After a 429 rolled its unit of work back: record the refusal in a write of its own."""
+    if error.status != 429:
+        return
+    retry_after = error.headers.get("Retry-After", "?")
+    event = Event(
+        EventKind.RATE_LIMITED,
+        declaration_request_id=declaration_request_id,
+        detail=f"{detail}; Retry-After {retry_after} s",
+    )
+    at = services.clock()
+    try:
+        await services.database.write(
+            lambda session: record(session, [event], at=at, actor=actor, request_id=request_id)
+        )
+    except DatabaseUnavailable as failure:
+        logger.warning("audit: could not record a rate-limited send: %s", failure)
+
+
+def story(session: Session, *, declaration_request_id: uuid.UUID) -> list[OtpEvent]:
+    """Every event of one declaration request, oldest first."""
+    return list(
+        session.exec(
+            select(OtpEvent)
+            .where(col(OtpEvent.declaration_request_id) == declaration_request_id)
+            .order_by(col(OtpEvent.occurred_at), col(OtpEvent.id))
+        ).all()
+    )
