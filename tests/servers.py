@@ -10,6 +10,7 @@ import contextlib
 import glob
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -207,3 +208,71 @@ def sms_lines(path: Path) -> list[dict[str, Any]]:
         return []
     *complete, _partial = path.read_text(encoding="utf-8").split("\n")
     return [json.loads(line) for line in complete if line.strip()]
+
+
+class DemoServer:
+    """`declaration-otp serve --demo` as a real process, with what it printed."""
+
+    def __init__(self, process: subprocess.Popen[str], base: str, sms_file: Path) -> None:
+        self.process, self.base, self.sms_file = process, base, sms_file
+        self.output: list[str] = []
+        self.token = ""
+
+    def read_until(self, pattern: str, timeout: float = 30.0) -> re.Match[str]:
+        deadline = time.monotonic() + timeout
+        assert self.process.stdout is not None
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline()
+            if not line:
+                if self.process.poll() is not None:
+                    break
+                continue
+            self.output.append(line)
+            match = re.search(pattern, line)
+            if match:
+                return match
+        raise AssertionError(f"{pattern!r} never printed:\n{''.join(self.output)}")
+
+    def code_for(self, verification_id: str, timeout: float = 10.0) -> int:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for record in sms_lines(self.sms_file):
+                if record["verification_id"] == verification_id:
+                    return int(record["text"].rsplit(" ", 1)[-1])
+            time.sleep(0.05)
+        raise AssertionError(f"no SMS for {verification_id}")
+
+
+@contextlib.contextmanager
+def running_demo(tmp_path: Path) -> Iterator[DemoServer]:
+    """The README's first command in `tmp_path`, up and serving, its demo token read."""
+    port = free_port()
+    sms_file = tmp_path / "sms.jsonl"
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}",
+        "SMS_GATEWAY": "file",
+        "SMS_FILE": str(sms_file),
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.pop("OTP_RESEND_COOLDOWN_SECONDS", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "declaration_otp.cli", "serve", "--demo", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    server = DemoServer(process, f"http://127.0.0.1:{port}", sms_file)
+    try:
+        server.token = server.read_until(r"^TOKEN='(dotp_[^']+)'").group(1)
+        server.read_until(r"Application startup complete")
+        yield server
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-from tests.test_serve_demo import DemoServer, _free_port
+from tests.servers import DemoServer, running_demo
 
 CHROMIUM_FLAGS = [
     "--headless",
@@ -98,41 +95,8 @@ def offline_page(browser: object) -> Iterator[OfflinePage]:
         page.close()
 
 
-class BrowserDemo(DemoServer):
-    token: str
-
-
 @pytest.fixture(scope="module")
-def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserDemo]:
+def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
     """`declaration-otp serve --demo` as a real process, started, with its printed demo token."""
-    tmp_path = tmp_path_factory.mktemp("browser-demo")
-    port = _free_port()
-    sms_file = tmp_path / "sms.jsonl"
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}",
-        "SMS_GATEWAY": "file",
-        "SMS_FILE": str(sms_file),
-        "PYTHONUNBUFFERED": "1",
-    }
-    env.pop("OTP_RESEND_COOLDOWN_SECONDS", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "declaration_otp.cli", "serve", "--demo", "--port", str(port)],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    server = BrowserDemo(process, f"http://127.0.0.1:{port}", sms_file)
-    try:
-        server.token = server.read_until(r"^TOKEN='(dotp_[^']+)'").group(1)
-        server.read_until(r"Application startup complete")
+    with running_demo(tmp_path_factory.mktemp("browser-demo")) as server:
         yield server
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()

@@ -10,7 +10,8 @@ import httpx
 import pytest
 
 from declaration_otp import demo
-from tests.browser.conftest import BrowserDemo, OfflinePage
+from tests.browser.conftest import OfflinePage
+from tests.servers import DemoServer
 
 pytestmark = pytest.mark.browser
 
@@ -39,7 +40,7 @@ def shown_operations(page: Any) -> set[tuple[str, str]]:
 
 
 def test_swagger_ui_offline_authorize_and_try_resend_otp(
-    demo_server: BrowserDemo, offline_page: OfflinePage
+    demo_server: DemoServer, offline_page: OfflinePage
 ) -> None:
     token = demo_server.token
     with httpx.Client(base_url=demo_server.base, timeout=10) as client:
@@ -84,7 +85,7 @@ def test_swagger_ui_offline_authorize_and_try_resend_otp(
     assert offline_page.blocked == [], "Swagger UI tried to reach the internet"
 
 
-def test_swagger_ui_references_no_outside_asset(demo_server: BrowserDemo) -> None:
+def test_swagger_ui_references_no_outside_asset(demo_server: DemoServer) -> None:
     html = httpx.get(f"{demo_server.base}/api/ui/", timeout=10).text
     for marker in ("http://", "https://", "//cdn", "unpkg", "jsdelivr"):
         assert marker not in html.replace(demo_server.base, ""), marker
