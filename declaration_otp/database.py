@@ -9,11 +9,18 @@ that other processes wait (busy timeout) instead of failing with "database is lo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import functools
+import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
+
+try:
+    import fcntl
+except ImportError:  # Windows: no writer queue, SQLite's busy handler alone
+    fcntl = None  # type: ignore[assignment]
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection
@@ -69,10 +76,14 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         # Take transaction control away from the sqlite3 module so BEGIN IMMEDIATE is ours.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        # Switching to WAL needs a lock SQLite will not wait for; once a file is in WAL mode
+        # (it stays so), a connection opened while another writes must not ask again.
+        (mode,) = cursor.execute("PRAGMA journal_mode").fetchone()
+        if str(mode).lower() != "wal":
+            cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -91,6 +102,7 @@ class Database:
         # pooled connection.
         workers = 1 if self.is_sqlite else threads
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="db")
+        self._writers = _WriterQueue.for_sqlite(engine) if self.is_sqlite else None
 
     @classmethod
     def from_url(
@@ -113,8 +125,9 @@ class Database:
 
     def run_sync(self, work: UnitOfWork[T], *, write: bool) -> T:
         """Run `work` in one transaction in the calling thread: commit on return."""
+        queue = self._writers if write and self._writers else contextlib.nullcontext()
         try:
-            with self.engine.connect() as connection:
+            with queue, self.engine.connect() as connection:
                 connection.execution_options(write=write)
                 with connection.begin(), Session(bind=connection) as session:
                     result = work(session)
@@ -147,6 +160,48 @@ class Database:
     def close(self) -> None:
         self._executor.shutdown(wait=True)
         self.engine.dispose()
+        if self._writers is not None:
+            self._writers.close()
+
+
+class _WriterQueue:
+    """SQLite writers of all processes queue here, in the kernel, before BEGIN IMMEDIATE.
+
+    With `serve --workers N` on SQLite, a writer that finds another process's transaction open
+    would otherwise wait in SQLite's busy handler, which sleeps in steps of up to 100 ms: the
+    lock is free long before the waiter looks again, and throughput collapses while the CPU idles.
+    An exclusive `flock` on `<database>-lock` wakes the next writer as soon as the holder
+    commits. It only orders writers: SQLite's own locking still guarantees correctness, and
+    processes that do not take it (the CLI, an external tool) still meet the busy timeout.
+    The lock is held for one transaction at a time, so a wait is bounded by the queue ahead.
+    """
+
+    def __init__(self, path: str) -> None:
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+
+    @classmethod
+    def for_sqlite(cls, engine: Engine) -> _WriterQueue | None:
+        database = engine.url.database or ""
+        if fcntl is None or not database or database == ":memory:" or "mode=memory" in database:
+            return None
+        if database.startswith("file:"):
+            return None  # URI filenames: left to SQLite alone
+        try:
+            return cls(f"{database}-lock")
+        except OSError:
+            return None  # e.g. a read-only directory: SQLite's busy handler alone
+
+    def __enter__(self) -> None:
+        assert fcntl is not None
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+
+    def __exit__(self, *_exc: object) -> None:
+        assert fcntl is not None
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self._fd)
 
 
 def _reason(error: DBAPIError) -> str:
