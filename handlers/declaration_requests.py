@@ -34,6 +34,7 @@ from declaration_otp.presenters import (
 )
 from declaration_otp.runtime import Services
 from declaration_otp.tables import DeclarationRequest, Division, Employee, LegalEntity, Person
+from generated.models import DeclarationRequestApprove, DeclarationRequestCreate
 
 INVALID_TRANSITION = "Invalid transition"
 NOT_FOUND = "Declaration request not found"
@@ -42,9 +43,12 @@ NOT_FOUND = "Declaration request not found"
 async def create_declaration_request(
     *, body: dict[str, Any], services: Services, caller: Caller, request_id: str
 ) -> Ok:
+    # Already validated against the spec: this only gives it the generated model's types.
+    payload = DeclarationRequestCreate.model_validate(body)
+
     def work(session: Session) -> tuple[DeclarationRequest, bool]:
         request = _create(
-            session, body=body, services=services, caller=caller, request_id=request_id
+            session, body=payload, services=services, caller=caller, request_id=request_id
         )
         return request, request.auth_method_type == "OTP"
 
@@ -58,7 +62,7 @@ async def create_declaration_request(
             declaration_request_id=None,
             actor=Actor.of(caller),
             request_id=request_id,
-            detail=f"create for person {body['person_id']} refused",
+            detail=f"create for person {payload.person_id} refused",
         )
         raise
     if queued_sms:
@@ -71,16 +75,21 @@ async def create_declaration_request(
 
 
 def _create(
-    session: Session, *, body: dict[str, Any], services: Services, caller: Caller, request_id: str
+    session: Session,
+    *,
+    body: DeclarationRequestCreate,
+    services: Services,
+    caller: Caller,
+    request_id: str,
 ) -> DeclarationRequest:
     # Locking the person serialises concurrent creates for them: exactly one stays pending.
     person = session.exec(
-        select(Person).where(Person.id == uuid.UUID(body["person_id"])).with_for_update()
+        select(Person).where(Person.id == body.person_id).with_for_update()
     ).first()
     if person is None:
         raise not_found("Such person doesn't exist")
-    employee = session.get(Employee, uuid.UUID(body["employee_id"]))
-    division = session.get(Division, uuid.UUID(body["division_id"]))
+    employee = session.get(Employee, body.employee_id)
+    division = session.get(Division, body.division_id)
     legal_entity = session.get(LegalEntity, caller.legal_entity_id)
     invalid = []
     if employee is None:
@@ -103,10 +112,10 @@ def _create(
         invalid.append(invalid_entry("$.division_id", "Division is not active"))
 
     methods = store.person_auth_methods(session, person_id=person.id)
-    authorize_with = body.get("authorize_with")
+    authorize_with = body.authorize_with
     method = None
     if authorize_with is not None:
-        method = next((m for m in methods if str(m.id) == authorize_with), None)
+        method = next((m for m in methods if m.id == authorize_with), None)
         if method is None:
             invalid.append(
                 invalid_entry(
@@ -151,7 +160,7 @@ def _create(
         legal_entity_id=legal_entity.id,
         declaration_id=uuid.uuid4(),
         declaration_number=store.new_declaration_number(),
-        parent_declaration_id=_uuid_or_none(body.get("parent_declaration_id")),
+        parent_declaration_id=body.parent_declaration_id,
         start_date=start,
         end_date=_years_later(start, services.settings.declaration_term_years),
         channel="MIS",
@@ -333,7 +342,7 @@ async def approve_declaration_request(
     request_id: str,
     body: dict[str, Any] | None = None,
 ) -> Ok:
-    code = (body or {}).get("verification_code")
+    code = DeclarationRequestApprove.model_validate(body or {}).verification_code
 
     def work(session: Session) -> _Approval:
         request = store.get_owned(

@@ -30,6 +30,7 @@ from declaration_otp.runtime import Services
 from declaration_otp.settings import Settings
 from declaration_otp.sms.relay import destination_allowed
 from declaration_otp.tables import VerifiedPhone
+from generated.models import VerificationComplete, VerificationInitialize
 
 PREFIX_NOT_ALLOWED = "phone number prefix is not allowed for SMS"
 
@@ -49,7 +50,7 @@ def _require_allowed_prefix(phone_number: str, settings: Settings, entry_type: E
 async def initialize_verification(
     *, body: dict[str, Any], services: Services, caller: Caller, request_id: str
 ) -> Ok:
-    phone_number = body["phone_number"]
+    phone_number = VerificationInitialize.model_validate(body).phone_number
     _require_allowed_prefix(phone_number, services.settings, "json_data_property")
 
     def work(session: Session) -> dict[str, Any]:
@@ -91,7 +92,7 @@ async def complete_verification(
     *, phone_number: str, body: dict[str, Any], services: Services, caller: Caller, request_id: str
 ) -> Ok:
     _require_allowed_prefix(phone_number, services.settings, "path_parameter")
-    code = str(body["code"])
+    code = str(VerificationComplete.model_validate(body).code)
 
     def work(session: Session) -> _Completion:
         verification = latest_phone_verification(session, phone_number=phone_number, lock=True)
