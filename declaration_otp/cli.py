@@ -493,8 +493,6 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     # Imported here: the server stack is heavy and the other commands never need it.
     import uvicorn
 
-    from declaration_otp.app import create_app
-
     log_level = _log_level(settings)
     banner = None
     if args.demo:
@@ -529,6 +527,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
                 **options,
             )
     else:
+        # Only here: with workers, each worker imports the app; the supervisor need not.
+        from declaration_otp.app import create_app
+
         uvicorn.Server(uvicorn.Config(create_app(settings), **options)).run()
     return 0
 

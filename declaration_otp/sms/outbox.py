@@ -180,26 +180,68 @@ def _record(
     **message_values: Any,
 ) -> bool:
     """Close the attempt; update the message if our claim still holds. True when it did."""
+    attempt_values = attempt_values or {}
+    close_attempt, update_message = _record_statements(
+        tuple(sorted(attempt_values)), tuple(sorted(message_values))
+    )
     session.execute(
-        update(SmsAttempt)
-        .where(col(SmsAttempt.id) == claimed.attempt_id)
-        .values(
-            outcome=outcome.value,
-            error=error[:500] if error else None,
-            finished_at=now,
-            **(attempt_values or {}),
-        )
+        close_attempt,
+        {
+            "attempt_id": claimed.attempt_id,
+            "v_outcome": outcome.value,
+            "v_error": error[:500] if error else None,
+            "v_finished_at": now,
+            **{f"v_{key}": value for key, value in attempt_values.items()},
+        },
     )
     updated = session.execute(
-        update(SmsMessage)
-        .where(
-            col(SmsMessage.id) == claimed.id,
-            col(SmsMessage.claim_token) == claimed.claim_token,
-            col(SmsMessage.status) == SmsStatus.SENDING.value,
-        )
-        .values(claimed_until=None, claim_token=None, updated_at=now, **message_values)
+        update_message,
+        {
+            "w_message_id": claimed.id,
+            "w_claim_token": claimed.claim_token,
+            "v_updated_at": now,
+            **{f"v_{key}": value for key, value in message_values.items()},
+        },
     )
     return bool(updated.rowcount)  # type: ignore[attr-defined]
+
+
+_ATTEMPTS: Table = SmsAttempt.__table__  # type: ignore[attr-defined]
+_RECORD_STATEMENTS: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[Any, Any]] = {}
+
+
+def _record_statements(
+    attempt_keys: tuple[str, ...], message_keys: tuple[str, ...]
+) -> tuple[Any, Any]:
+    """`_record`'s two Core updates for these columns, built once (one per kind of result)."""
+    found = _RECORD_STATEMENTS.get((attempt_keys, message_keys))
+    if found is None:
+        close_attempt = (
+            update(_ATTEMPTS)
+            .where(_ATTEMPTS.c.id == bindparam("attempt_id"))
+            .values(
+                outcome=bindparam("v_outcome"),
+                error=bindparam("v_error"),
+                finished_at=bindparam("v_finished_at"),
+                **{key: bindparam(f"v_{key}") for key in attempt_keys},
+            )
+        )
+        update_message = (
+            update(_SMS)
+            .where(
+                _SMS.c.id == bindparam("w_message_id"),
+                _SMS.c.claim_token == bindparam("w_claim_token"),
+                _SMS.c.status == SmsStatus.SENDING.value,
+            )
+            .values(
+                claimed_until=None,
+                claim_token=None,
+                updated_at=bindparam("v_updated_at"),
+                **{key: bindparam(f"v_{key}") for key in message_keys},
+            )
+        )
+        found = _RECORD_STATEMENTS[(attempt_keys, message_keys)] = (close_attempt, update_message)
+    return found
 
 
 def _audit(
