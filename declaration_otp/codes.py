@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, or_, update
+from sqlalchemy import Table, and_, bindparam, literal_column, or_, update
 from sqlalchemy import insert as sa_insert
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -76,15 +76,21 @@ _INSERT_VERIFICATION = sa_insert(_VERIFICATIONS)
 _INSERT_SMS = sa_insert(_SMS_MESSAGES)
 
 
+# Spelled exactly as the partial unique indexes' predicate (`WHERE active`), inside each OR
+# branch: only then do SQLite and PostgreSQL search those small indexes. `active IS true`
+# (SQLAlchemy's `.is_(True)`) made PostgreSQL scan the whole table on every resend.
+_ACTIVE = literal_column("verifications.active")
+
+
 def _cancel_statement(*, by_phone: bool, by_request: bool) -> Any:
     conditions = []
     if by_phone:
-        conditions.append(_V.phone_number == bindparam("phone"))
+        conditions.append(and_(_ACTIVE, _V.phone_number == bindparam("phone")))
     if by_request:
-        conditions.append(_V.declaration_request_id == bindparam("request"))
+        conditions.append(and_(_ACTIVE, _V.declaration_request_id == bindparam("request")))
     return (
         update(_VERIFICATIONS)
-        .where(_V.active.is_(True), or_(*conditions))
+        .where(or_(*conditions))
         .values(active=False, status=VerificationStatus.CANCELED.value, updated_at=bindparam("at"))
         .returning(_V.id, _V.declaration_request_id)
     )

@@ -29,13 +29,14 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Session
 
+from declaration_otp.db_errors import DatabaseUnavailable, unavailable
+from declaration_otp.group_commit import GroupCommitter
+
+__all__ = ["Database", "DatabaseUnavailable", "UnitOfWork", "make_engine"]
+
 T = TypeVar("T")
 
 UnitOfWork = Callable[[Session], T]
-
-
-class DatabaseUnavailable(Exception):
-    """The database could not be reached or refused the connection."""
 
 
 def make_engine(
@@ -98,11 +99,19 @@ class Database:
     def __init__(self, engine: Engine, *, threads: int) -> None:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
-        # SQLite: one thread, one connection, all writes in order. Others: one thread per
-        # pooled connection.
-        workers = 1 if self.is_sqlite else threads
-        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="db")
         self._writers = _WriterQueue.for_sqlite(engine) if self.is_sqlite else None
+        # SQLite: one thread owns the connection and commits queued units together (one writer
+        # per file: see group_commit). Others: one thread per pooled connection, a transaction
+        # per unit (the server runs them concurrently).
+        self._group: GroupCommitter | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        if self.is_sqlite:
+            self._group = GroupCommitter(engine, writer_queue=self._writer_queue)
+        else:
+            self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="db")
+
+    def _writer_queue(self) -> contextlib.AbstractContextManager[None]:
+        return self._writers if self._writers is not None else contextlib.nullcontext()
 
     @classmethod
     def from_url(
@@ -125,7 +134,7 @@ class Database:
 
     def run_sync(self, work: UnitOfWork[T], *, write: bool) -> T:
         """Run `work` in one transaction in the calling thread: commit on return."""
-        queue = self._writers if write and self._writers else contextlib.nullcontext()
+        queue = self._writer_queue() if write else contextlib.nullcontext()
         try:
             with queue, self.engine.connect() as connection:
                 connection.execution_options(write=write)
@@ -133,16 +142,12 @@ class Database:
                     result = work(session)
                     session.flush()
                     return result
-        except OperationalError as error:
-            # Connection lost or refused, server restarting, lock or statement timeout: all
-            # transient, all rolled back; the client may retry.
-            raise DatabaseUnavailable(_reason(error)) from error
+        except (OperationalError, PoolTimeoutError) as error:
+            raise unavailable(error) from error
         except DBAPIError as error:
             if error.connection_invalidated:
-                raise DatabaseUnavailable(_reason(error)) from error
+                raise unavailable(error) from error
             raise
-        except PoolTimeoutError as error:
-            raise DatabaseUnavailable("no database connection free in time") from error
 
     async def read(self, work: UnitOfWork[T]) -> T:
         return await self._submit(work, write=False)
@@ -151,6 +156,10 @@ class Database:
         return await self._submit(work, write=True)
 
     async def _submit(self, work: UnitOfWork[T], *, write: bool) -> T:
+        if self._group is not None:
+            result: T = await self._group.submit(work, write=write)
+            return result
+        assert self._executor is not None
         loop = asyncio.get_running_loop()
         # The caller's context goes along, so log lines of the unit of work carry its request id.
         context = contextvars.copy_context()
@@ -158,7 +167,10 @@ class Database:
         return await loop.run_in_executor(self._executor, call)
 
     def close(self) -> None:
-        self._executor.shutdown(wait=True)
+        if self._group is not None:
+            self._group.close()
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
         self.engine.dispose()
         if self._writers is not None:
             self._writers.close()
@@ -202,7 +214,3 @@ class _WriterQueue:
     def close(self) -> None:
         with contextlib.suppress(OSError):
             os.close(self._fd)
-
-
-def _reason(error: DBAPIError) -> str:
-    return str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__

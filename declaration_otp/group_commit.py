@@ -1,0 +1,169 @@
+"""SQLite group commit: one thread owns the connection and commits queued units of work together.
+
+SQLite has one write lock per database file, shared by every worker process. Taken once per
+unit of work, it is held for the unit's statements plus the commit plus every wait for the GIL
+in between (the event loop thread runs while SQLite works), and the other processes queue behind
+it. Under load, units arrive faster than they can be committed one by one; this thread takes
+every unit queued while the previous group ran and commits them as one transaction:
+
+* reads first, in a deferred transaction of their own (they were submitted before any write of
+  the group completed, so reading before those writes is a valid order) and without the lock;
+* then writes, under the cross-process writer queue and `BEGIN IMMEDIATE`, each in a SAVEPOINT:
+  a unit that raises (a 404, a 429, a constraint) rolls back only its own statements and hands
+  its exception to its caller; the others commit.
+
+No caller hears "done" before its unit's COMMIT returned. If the COMMIT (or the connection)
+fails, every write unit of the group fails with `DatabaseUnavailable` and nothing of it is
+written: exactly what each caller would have seen alone. Under light load a group is one unit,
+so latency is that of a plain transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlmodel import Session
+
+from declaration_otp.db_errors import unavailable
+
+logger = logging.getLogger(__name__)
+
+# Bounds how long one group holds SQLite's write lock (and so what the other processes wait).
+MAX_GROUP = 64
+
+
+@dataclass(slots=True)
+class Job:
+    work: Callable[[Session], Any]
+    write: bool
+    context: contextvars.Context
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[Any]
+    outcome: tuple[bool, Any] | None = field(default=None)  # (succeeded, result or exception)
+
+    def settle(self) -> None:
+        if self.outcome is not None:
+            self.loop.call_soon_threadsafe(_resolve, self.future, self.outcome)
+
+
+def _resolve(future: asyncio.Future[Any], outcome: tuple[bool, Any]) -> None:
+    if future.done():  # the caller was cancelled: the unit ran all the same
+        return
+    succeeded, value = outcome
+    if succeeded:
+        future.set_result(value)
+    else:
+        future.set_exception(value)
+
+
+def _fatal(error: BaseException) -> bool:
+    """Errors that end the transaction for everyone, not just the unit that met them."""
+    if isinstance(error, OperationalError):
+        return True
+    return isinstance(error, DBAPIError) and error.connection_invalidated
+
+
+class GroupCommitter:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        writer_queue: Callable[[], contextlib.AbstractContextManager[None]],
+        max_group: int = MAX_GROUP,
+    ) -> None:
+        self._engine = engine
+        self._writer_queue = writer_queue
+        self._max_group = max_group
+        self._jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="db", daemon=True)
+        self._thread.start()
+
+    async def submit(self, work: Callable[[Session], Any], *, write: bool) -> Any:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        # The caller's context goes along, so log lines of the unit carry its request id.
+        self._jobs.put(Job(work, write, contextvars.copy_context(), loop, future))
+        return await future
+
+    def close(self) -> None:
+        self._jobs.put(None)
+        self._thread.join()
+
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            first = self._jobs.get()
+            if first is None:
+                return
+            group = [first]
+            while len(group) < self._max_group:
+                try:
+                    job = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if job is None:
+                    stopping = True
+                    break
+                group.append(job)
+            reads = [job for job in group if not job.write]
+            writes = [job for job in group if job.write]
+            if reads:
+                self._commit(reads, write=False)
+            if writes:
+                self._commit(writes, write=True)
+            for job in group:
+                job.settle()
+
+    def _commit(self, jobs: list[Job], *, write: bool) -> None:
+        try:
+            lock = self._writer_queue() if write else contextlib.nullcontext()
+            with lock, self._engine.connect() as connection:
+                connection.execution_options(write=write)
+                with connection.begin():
+                    for job in jobs:
+                        job.outcome = self._run_unit(connection, job)
+                        if not job.outcome[0] and _fatal(job.outcome[1]):
+                            raise job.outcome[1]
+        except (OperationalError, PoolTimeoutError) as error:
+            self._fail_all(jobs, unavailable(error))
+        except DBAPIError as error:
+            if not error.connection_invalidated:
+                raise
+            self._fail_all(jobs, unavailable(error))
+        except Exception as error:  # a COMMIT that failed for another reason: nothing landed
+            logger.exception("database: a group of %d units was rolled back", len(jobs))
+            self._fail_all(jobs, error)
+
+    @staticmethod
+    def _run_unit(connection: Connection, job: Job) -> tuple[bool, Any]:
+        # The session's own SAVEPOINT: its commit releases it, its rollback undoes this unit
+        # alone. Objects stay loaded, as after a plain transaction's flush.
+        with Session(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        ) as session:
+            try:
+                result = job.context.run(job.work, session)
+                session.commit()
+            except Exception as error:
+                # After a fatal error this fails too; the group's error is what is reported.
+                with contextlib.suppress(DBAPIError):
+                    session.rollback()
+                return False, error
+        return True, result
+
+    @staticmethod
+    def _fail_all(jobs: list[Job], error: Exception) -> None:
+        for job in jobs:
+            job.outcome = (False, error)
