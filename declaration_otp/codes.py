@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, literal_column, or_, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, literal_column, or_, update
 from sqlalchemy import insert as sa_insert
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -79,7 +79,7 @@ _INSERT_SMS = sa_insert(_SMS_MESSAGES)
 # Spelled exactly as the partial unique indexes' predicate (`WHERE active`), inside each OR
 # branch: only then do SQLite and PostgreSQL search those small indexes. `active IS true`
 # (SQLAlchemy's `.is_(True)`) made PostgreSQL scan the whole table on every resend.
-_ACTIVE = literal_column("verifications.active")
+_ACTIVE: ColumnElement[Any] = literal_column("verifications.active")
 
 
 def _cancel_statement(*, by_phone: bool, by_request: bool) -> Any:
