@@ -27,6 +27,7 @@ from sqlmodel import Session, col, select
 
 from declaration_otp.database import DatabaseUnavailable
 from declaration_otp.errors import ApiError
+from declaration_otp.prepared import Prepared
 from declaration_otp.runtime import Services
 from declaration_otp.tables import OTP_EVENT_KINDS, OtpEvent
 
@@ -35,7 +36,7 @@ logger = logging.getLogger(__name__)
 DETAIL_MAX = 200
 # Built once, on the table (Core): written with every code issued, cancelled or sent, so building
 # an ORM insert per row would cost more than the row itself (scripts/bench).
-_INSERT_EVENT = insert(OtpEvent.__table__)  # type: ignore[attr-defined]
+_INSERT_EVENT = Prepared(insert(OtpEvent.__table__))  # type: ignore[attr-defined]
 
 
 class EventKind(StrEnum):
@@ -110,7 +111,7 @@ def record(
     ]
     # One statement per row keeps the ids in the order given on every backend.
     for row in rows:
-        session.execute(_INSERT_EVENT, row)
+        _INSERT_EVENT.run(session, row)
 
 
 async def record_rate_limited(

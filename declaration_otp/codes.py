@@ -27,6 +27,7 @@ from declaration_otp.otp_rules import (
     longest_window_seconds,
 )
 from declaration_otp.phone import mask_phone
+from declaration_otp.prepared import Prepared
 from declaration_otp.runtime import Services
 from declaration_otp.sms.outbox import SmsStatus, cancel_queued_for
 from declaration_otp.tables import PhoneSendState, SmsMessage, Verification, VerifiedPhone
@@ -39,12 +40,23 @@ class IssuedCode:
 
 
 def _lock_phone(session: Session, *, phone_number: str, services: Services) -> None:
-    """Create-if-missing then lock the phone's row: concurrent sends to one phone queue here."""
-    now = services.clock()
-    insert = _PHONE_INSERT_SQLITE if services.database.is_sqlite else _PHONE_INSERT_PG
-    session.execute(insert, {"phone_number": phone_number, "last_sent_at": now})
+    """Create-if-missing then lock the phone's row: concurrent sends to one phone queue here.
+
+    SQLite needs neither: every write transaction holds the database's one write lock from
+    `BEGIN IMMEDIATE` on, so no other send to any phone runs until this one commits."""
+    if services.database.is_sqlite:
+        return
+    _PHONE_INSERT_PG.run(session, {"phone_number": phone_number, "last_sent_at": services.clock()})
     # The row is only locked, never loaded into the session.
-    session.execute(_PHONE_LOCK, {"phone": phone_number}).one()
+    if _PHONE_LOCK.first(session, {"phone": phone_number}) is None:
+        raise RuntimeError("phone send state missing right after its insert")
+
+
+def _stamp_phone(session: Session, *, phone_number: str, sent_at: datetime, sqlite: bool) -> None:
+    if sqlite:  # no row was created under a lock first: create or update it now
+        _PHONE_UPSERT_SQLITE.run(session, {"phone_number": phone_number, "last_sent_at": sent_at})
+    else:
+        _PHONE_SENT.run(session, {"phone": phone_number, "sent_at": sent_at})
 
 
 # The tables behind the models, for Core statements on the hot path.
@@ -54,26 +66,32 @@ _PHONE_SEND_STATES: Table = PhoneSendState.__table__  # type: ignore[attr-define
 
 
 _V = _VERIFICATIONS.c
-# The hot path's statements, built once: per request only their parameters change. Building a
-# statement and its cache key is most of what SQLAlchemy costs per statement, and these are Core
-# statements on the tables (no ORM objects to load, track, flush or synchronise).
-_PHONE_INSERT_SQLITE = sqlite_insert(_PHONE_SEND_STATES).on_conflict_do_nothing()
-_PHONE_INSERT_PG = pg_insert(_PHONE_SEND_STATES).on_conflict_do_nothing()
-_PHONE_LOCK = (
+# The hot path's statements: Core on the tables (no ORM objects to load, track, flush or
+# synchronise), compiled once per dialect and run on the driver's cursor (see prepared.py).
+_PHONE_INSERT_PG = Prepared(pg_insert(_PHONE_SEND_STATES).on_conflict_do_nothing())
+_PHONE_UPSERT_SQLITE = Prepared(
+    sqlite_insert(_PHONE_SEND_STATES).on_conflict_do_update(
+        index_elements=[_PHONE_SEND_STATES.c.phone_number],
+        set_={"last_sent_at": sqlite_insert(_PHONE_SEND_STATES).excluded.last_sent_at},
+    )
+)
+_PHONE_LOCK = Prepared(
     sa_select(_PHONE_SEND_STATES.c.phone_number)
     .where(_PHONE_SEND_STATES.c.phone_number == bindparam("phone"))
     .with_for_update()
 )
-_PHONE_SENT = (
+_PHONE_SENT = Prepared(
     update(_PHONE_SEND_STATES)
     .where(_PHONE_SEND_STATES.c.phone_number == bindparam("phone"))
     .values(last_sent_at=bindparam("sent_at"))
 )
-_SENT_TIMES = sa_select(_V.inserted_at).where(
-    _V.phone_number == bindparam("phone"), _V.inserted_at > bindparam("horizon")
+_SENT_TIMES = Prepared(
+    sa_select(_V.inserted_at).where(
+        _V.phone_number == bindparam("phone"), _V.inserted_at > bindparam("horizon")
+    )
 )
-_INSERT_VERIFICATION = sa_insert(_VERIFICATIONS)
-_INSERT_SMS = sa_insert(_SMS_MESSAGES)
+_INSERT_VERIFICATION = Prepared(sa_insert(_VERIFICATIONS))
+_INSERT_SMS = Prepared(sa_insert(_SMS_MESSAGES))
 
 
 # Spelled exactly as the partial unique indexes' predicate (`WHERE active`), inside each OR
@@ -88,7 +106,7 @@ def _cancel_statement(*, by_phone: bool, by_request: bool) -> Any:
         conditions.append(and_(_ACTIVE, _V.phone_number == bindparam("phone")))
     if by_request:
         conditions.append(and_(_ACTIVE, _V.declaration_request_id == bindparam("request")))
-    return (
+    return Prepared(
         update(_VERIFICATIONS)
         .where(or_(*conditions))
         .values(active=False, status=VerificationStatus.CANCELED.value, updated_at=bindparam("at"))
@@ -126,9 +144,12 @@ def cancel_active_codes(
         return []
     now = now or services.clock()
     statement = _CANCEL[(phone_number is not None, declaration_request_id is not None)]
-    rows = session.execute(
-        statement, {"phone": phone_number, "request": declaration_request_id, "at": now}
-    ).all()
+    params: dict[str, Any] = {"at": now}
+    if phone_number is not None:
+        params["phone"] = phone_number
+    if declaration_request_id is not None:
+        params["request"] = declaration_request_id
+    rows = statement.rows(session, params)
     cancelled = [row[0] for row in rows]
     cancel_queued_for(session, verification_ids=cancelled, now=now)
     audit.record(
@@ -163,9 +184,10 @@ def issue_code(
     horizon = now - timedelta(
         seconds=longest_window_seconds(settings.otp_resend_cooldown_seconds, settings.send_limits)
     )
-    sent_times = (
-        session.execute(_SENT_TIMES, {"phone": phone_number, "horizon": horizon}).scalars().all()
-    )
+    sent_times = [
+        row.inserted_at
+        for row in _SENT_TIMES.rows(session, {"phone": phone_number, "horizon": horizon})
+    ]
     decision = check_send_limits(
         now=now,
         sent_times=sent_times,
@@ -204,9 +226,9 @@ def issue_code(
     text = settings.sms_text.format(code=code)
     # Core inserts in foreign-key order (hot path: no ORM unit of work, no flush); `verification`
     # is handed back detached, as a value.
-    session.execute(_INSERT_VERIFICATION, _column_values(verification))
-    session.execute(
-        _INSERT_SMS,
+    _INSERT_VERIFICATION.run(session, _column_values(verification))
+    _INSERT_SMS.run(
+        session,
         {
             "id": sms_id,
             "verification_id": verification_id,
@@ -222,7 +244,9 @@ def issue_code(
             "updated_at": now,
         },
     )
-    session.execute(_PHONE_SENT, {"phone": phone_number, "sent_at": now})
+    _stamp_phone(
+        session, phone_number=phone_number, sent_at=now, sqlite=services.database.is_sqlite
+    )
     # Never the code: for a phone-only code the masked phone says whose it was.
     detail = f"SMS to {mask_phone(phone_number)}, valid {settings.otp_ttl_seconds} s"
     audit.record(

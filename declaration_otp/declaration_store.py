@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Table, bindparam, func, update
+from sqlalchemy import Table, bindparam, func, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from declaration_otp.prepared import Prepared
 from declaration_otp.tables import AuthenticationMethod, DeclarationRequest
 
 PENDING_STATUSES = ("NEW", "APPROVED")
@@ -39,7 +40,7 @@ def get_owned(
     return row
 
 
-_OWNED_FOR_SEND = (  # built once; see codes.py
+_OWNED_FOR_SEND = Prepared(  # the hot path: see prepared.py
     sa_select(
         _DECLARATION_REQUESTS.c.id,
         _DECLARATION_REQUESTS.c.legal_entity_id,
@@ -54,10 +55,10 @@ _OWNED_FOR_SEND = (  # built once; see codes.py
 
 def get_owned_for_send(
     session: Session, *, request_id: uuid.UUID, legal_entity_id: uuid.UUID
-) -> Row[Any] | None:
+) -> Any | None:
     """`get_owned(lock=True)` as a plain row of what a resend needs (id, status, auth method and
     phone): Core, no ORM object to build and track on the hot path."""
-    row = session.execute(_OWNED_FOR_SEND, {"request_id": request_id}).first()
+    row = _OWNED_FOR_SEND.first(session, {"request_id": request_id})
     if row is None or row.legal_entity_id != legal_entity_id:
         return None
     return row

@@ -27,7 +27,7 @@ def captured() -> Iterator[list[tuple[str, Any]]]:
     statements: list[tuple[str, Any]] = []
 
     def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if not _NOT_PLANNED.match(statement):
+        if not statement.lstrip().upper().startswith(("EXPLAIN", "SET")):
             statements.append((statement, parameters))
 
     event.listen(Engine, "before_cursor_execute", capture)
@@ -70,6 +70,7 @@ def test_every_resend_statement_uses_an_index(
     scans = {
         statement: found
         for statement, parameters in statements
-        if (found := _full_scans(world, statement, parameters))
+        if not _NOT_PLANNED.match(statement)
+        and (found := _full_scans(world, statement, parameters))
     }
     assert not scans, scans

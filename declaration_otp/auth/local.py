@@ -19,6 +19,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from declaration_otp.auth.caller import TokenInfo, token_info_of
+from declaration_otp.prepared import Prepared
 from declaration_otp.runtime import Services
 from declaration_otp.tables import ApiToken
 
@@ -29,14 +30,16 @@ TOKEN_SHAPE = re.compile(r"dotp_[A-Za-z0-9_-]{43}")
 _API_TOKENS: Table = ApiToken.__table__  # type: ignore[attr-defined]
 # Every request runs this lookup: a Core statement built once, only the columns needed, no ORM
 # object to load and track.
-_FIND_TOKEN = sa_select(
-    _API_TOKENS.c.token_hash,
-    _API_TOKENS.c.client_id,
-    _API_TOKENS.c.user_id,
-    _API_TOKENS.c.scope,
-    _API_TOKENS.c.expires_at,
-    _API_TOKENS.c.revoked_at,
-).where(_API_TOKENS.c.token_hash == bindparam("token_hash"))
+_FIND_TOKEN = Prepared(  # on every request: see prepared.py
+    sa_select(
+        _API_TOKENS.c.token_hash,
+        _API_TOKENS.c.client_id,
+        _API_TOKENS.c.user_id,
+        _API_TOKENS.c.scope,
+        _API_TOKENS.c.expires_at,
+        _API_TOKENS.c.revoked_at,
+    ).where(_API_TOKENS.c.token_hash == bindparam("token_hash"))
+)
 
 
 def new_token() -> str:
@@ -71,7 +74,7 @@ def issue_token(
 
 def find_token_info(session: Session, *, token_hash: str, now: datetime) -> TokenInfo | None:
     """The token info of a live (known, unrevoked, unexpired) token, found by its keyed hash."""
-    row = session.execute(_FIND_TOKEN, {"token_hash": token_hash}).first()
+    row = _FIND_TOKEN.first(session, {"token_hash": token_hash})
     # The index already matched the hash; comparing again in constant time costs nothing.
     if row is None or not hmac.compare_digest(row.token_hash, token_hash):
         return None

@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 
 from declaration_otp import audit
 from declaration_otp.audit import Event, EventKind
+from declaration_otp.prepared import Prepared
 from declaration_otp.tables import SmsAttempt, SmsMessage
 
 
@@ -60,11 +61,12 @@ class ClaimedSms:
 
 
 _SMS: Table = SmsMessage.__table__  # type: ignore[attr-defined]
-# On every resend: a Core statement built once (no ORM session synchronisation).
-_CANCEL_QUEUED = (
+# On every resend (see prepared.py). One code has one message, and a resend replaces at most
+# two codes (the phone's and the request's), so one statement per code.
+_CANCEL_QUEUED = Prepared(
     update(_SMS)
     .where(
-        _SMS.c.verification_id.in_(bindparam("ids", expanding=True)),
+        _SMS.c.verification_id == bindparam("code"),
         _SMS.c.status == SmsStatus.QUEUED.value,
     )
     .values(status=SmsStatus.CANCELED.value, body_ciphertext=None, updated_at=bindparam("at"))
@@ -75,9 +77,8 @@ def cancel_queued_for(
     session: Session, *, verification_ids: list[uuid.UUID], now: datetime
 ) -> None:
     """A replaced code must not reach the phone after its successor: drop it if still queued."""
-    if not verification_ids:
-        return
-    session.execute(_CANCEL_QUEUED, {"ids": verification_ids, "at": now})
+    for verification_id in verification_ids:
+        _CANCEL_QUEUED.run(session, {"code": verification_id, "at": now})
 
 
 def claim_due(

@@ -1,0 +1,153 @@
+"""Hot-path statements: SQLAlchemy Core compiled once per dialect, run on the driver's cursor.
+
+Executing a Core statement through a `Connection` costs about 80 µs of Python per statement
+(execution context, events, result objects), several times what SQLite spends on an indexed
+lookup, and on SQLite it is spent while holding the database's one write lock. A `Prepared`
+statement is still written with Core against the tables (the SQL, its quoting and its type
+conversions are SQLAlchemy's, per dialect); only the per-call machinery is skipped:
+
+* compiled once per (dialect, parameter names): SQL text, the order of positional parameters,
+  and the bind and result processors of the column types (UUID as 32 hex digits on SQLite,
+  aware datetimes as UTC, booleans);
+* run with the cursor of the connection the session's transaction already holds, so the
+  statement is part of the unit of work (and of its SAVEPOINT) like any other;
+* driver errors become SQLAlchemy's (`DBAPIError.instance`), parameters hidden; a lost
+  PostgreSQL connection is invalidated as SQLAlchemy would, so the unit of work ends in
+  `DatabaseUnavailable` and the pool replaces the connection;
+* `before_cursor_execute` listeners still see each statement (tests and the benchmark read
+  the product's statements that way).
+
+Statements that need Python-side column defaults are refused at compile time: every value is
+passed explicitly.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql.expression import Executable
+from sqlmodel import Session
+
+Processor = Callable[[Any], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    sql: str
+    positions: tuple[str, ...] | None  # parameter names in order for qmark/format drivers
+    defaults: dict[str, Any]  # values fixed in the statement itself (`.values(status=...)`)
+    binds: dict[str, Processor]
+    results: tuple[Processor | None, ...]
+    row: Any  # a namedtuple of the returned columns: `row.status`, as with SQLAlchemy's rows
+
+
+class Prepared:
+    def __init__(self, statement: Executable) -> None:
+        self.statement = statement
+        self._compiled: dict[tuple[str, tuple[str, ...]], _Compiled] = {}
+
+    def rows(self, session: Session, params: Mapping[str, Any]) -> list[Any]:
+        """Execute with `params`; the rows it returns (SELECT, RETURNING), values converted."""
+        connection = session.connection()
+        compiled = self._compile(connection.dialect, params)
+        # PostgreSQL's inserts may carry an implicit RETURNING of the key: not asked for here.
+        fetch = bool(compiled.results)
+        raw = _execute(connection, compiled.sql, _arguments(compiled, params), fetch=fetch)
+        make, processors = compiled.row._make, compiled.results
+        return [
+            make(
+                value if processor is None or value is None else processor(value)
+                for processor, value in zip(processors, row, strict=True)
+            )
+            for row in raw
+        ]
+
+    def first(self, session: Session, params: Mapping[str, Any]) -> Any | None:
+        found = self.rows(session, params)
+        return found[0] if found else None
+
+    def run(self, session: Session, params: Mapping[str, Any]) -> None:
+        self.rows(session, params)
+
+    def _compile(self, dialect: Dialect, params: Mapping[str, Any]) -> _Compiled:
+        key = (dialect.name, tuple(params))
+        found = self._compiled.get(key)
+        if found is None:
+            found = self._compiled[key] = _compile(self.statement, dialect, list(params))
+        return found
+
+
+def _compile(statement: Executable, dialect: Dialect, keys: list[str]) -> _Compiled:
+    compiled: Any = statement.compile(dialect=dialect, column_keys=keys)  # type: ignore[attr-defined]
+    if getattr(compiled, "insert_prefetch", None) or getattr(compiled, "update_prefetch", None):
+        raise ValueError(f"{statement!r} needs Python-side defaults: pass every value")
+    # `bind_names`: each bind parameter and the name it has in the SQL (anonymous ones resolved).
+    names: dict[Any, str] = compiled.bind_names
+    binds: dict[str, Processor] = {}
+    for bind, name in names.items():
+        processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        if processor is not None:
+            binds[name] = processor
+    columns = _returned_columns(statement)
+    results = tuple(
+        column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
+    )
+    row = namedtuple("Row", [column.key for column in columns], rename=True)  # type: ignore[misc]
+    positions = tuple(compiled.positiontup) if compiled.positiontup is not None else None
+    defaults = {
+        name: bind.effective_value
+        for bind, name in names.items()
+        if name not in keys and not bind.required
+    }
+    return _Compiled(str(compiled), positions, defaults, binds, results, row)
+
+
+def _returned_columns(statement: Any) -> Sequence[Any]:
+    if getattr(statement, "is_select", False):
+        return list(statement.selected_columns)
+    returning = getattr(statement, "_returning", ())
+    return list(returning)
+
+
+def _arguments(compiled: _Compiled, params: Mapping[str, Any]) -> Any:
+    values = {**compiled.defaults, **params} if compiled.defaults else dict(params)
+    for name, processor in compiled.binds.items():
+        value = values.get(name)
+        if value is not None:
+            values[name] = processor(value)
+    if compiled.positions is None:
+        return values
+    return tuple(values[name] for name in compiled.positions)
+
+
+def _execute(
+    connection: Connection, sql: str, arguments: Any, *, fetch: bool
+) -> list[tuple[Any, ...]]:
+    fairy = connection.connection
+    dispatch = connection.dispatch.before_cursor_execute
+    cursor = fairy.cursor()
+    try:
+        if dispatch:
+            dispatch(connection, cursor, sql, arguments, None, False)
+        cursor.execute(sql, arguments)
+        return list(cursor.fetchall()) if fetch and cursor.description else []
+    except connection.dialect.loaded_dbapi.Error as error:
+        lost = connection.dialect.is_disconnect(error, fairy, cursor)
+        if lost:
+            connection.invalidate(error)
+        raise DBAPIError.instance(
+            sql,
+            None,
+            error,
+            connection.dialect.loaded_dbapi.Error,
+            hide_parameters=True,
+            connection_invalidated=lost,
+            dialect=connection.dialect,
+        ) from error
+    finally:
+        cursor.close()
