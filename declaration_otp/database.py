@@ -51,7 +51,8 @@ def make_engine(
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
-            pool_size=1,
+            # One connection for the writer thread, one for the reader thread.
+            pool_size=2,
             max_overflow=0,
             # Statement parameters hold phone numbers: never in a log line or an error text.
             hide_parameters=True,
@@ -100,13 +101,15 @@ class Database:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
         self._writers = _WriterQueue.for_sqlite(engine) if self.is_sqlite else None
-        # SQLite: one thread owns the connection and commits queued units together (one writer
-        # per file: see group_commit). Others: one thread per pooled connection, a transaction
-        # per unit (the server runs them concurrently).
-        self._group: GroupCommitter | None = None
+        # SQLite: a writer thread commits queued units together (one writer per file), a reader
+        # thread reads beside it (see group_commit). Others: one thread per pooled connection,
+        # a transaction per unit (the server runs them concurrently).
+        self._writes: GroupCommitter | None = None
+        self._reads: GroupCommitter | None = None
         self._executor: ThreadPoolExecutor | None = None
         if self.is_sqlite:
-            self._group = GroupCommitter(engine, writer_queue=self._writer_queue)
+            self._writes = GroupCommitter(engine, write=True, writer_queue=self._writer_queue)
+            self._reads = GroupCommitter(engine, write=False)
         else:
             self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="db")
 
@@ -156,8 +159,9 @@ class Database:
         return await self._submit(work, write=True)
 
     async def _submit(self, work: UnitOfWork[T], *, write: bool) -> T:
-        if self._group is not None:
-            result: T = await self._group.submit(work, write=write)
+        committer = self._writes if write else self._reads
+        if committer is not None:
+            result: T = await committer.submit(work)
             return result
         assert self._executor is not None
         loop = asyncio.get_running_loop()
@@ -167,8 +171,9 @@ class Database:
         return await loop.run_in_executor(self._executor, call)
 
     def close(self) -> None:
-        if self._group is not None:
-            self._group.close()
+        for committer in (self._writes, self._reads):
+            if committer is not None:
+                committer.close()
         if self._executor is not None:
             self._executor.shutdown(wait=True)
         self.engine.dispose()

@@ -1,21 +1,22 @@
-"""SQLite group commit: one thread owns the connection and commits queued units of work together.
+"""SQLite group commit: a thread owns a connection and commits queued units of work together.
 
 SQLite has one write lock per database file, shared by every worker process. Taken once per
 unit of work, it is held for the unit's statements plus the commit plus every wait for the GIL
 in between (the event loop thread runs while SQLite works), and the other processes queue behind
-it. Under load, units arrive faster than they can be committed one by one; this thread takes
-every unit queued while the previous group ran and commits them as one transaction:
-
-* reads first, in a deferred transaction of their own (they were submitted before any write of
-  the group completed, so reading before those writes is a valid order) and without the lock;
-* then writes, under the cross-process writer queue and `BEGIN IMMEDIATE`, each in a SAVEPOINT:
-  a unit that raises (a 404, a 429, a constraint) rolls back only its own statements and hands
-  its exception to its caller; the others commit.
+it. Under load, units arrive faster than they can be committed one by one; the writer thread
+takes every unit queued while the previous group ran and commits them as one transaction, under
+the cross-process writer queue and `BEGIN IMMEDIATE`, each unit in a SAVEPOINT: a unit that
+raises (a 404, a 429, a constraint) rolls back only its own statements and hands its exception
+to its caller; the others commit.
 
 No caller hears "done" before its unit's COMMIT returned. If the COMMIT (or the connection)
-fails, every write unit of the group fails with `DatabaseUnavailable` and nothing of it is
-written: exactly what each caller would have seen alone. Under light load a group is one unit,
-so latency is that of a plain transaction.
+fails, every unit of the group fails with `DatabaseUnavailable` and nothing of it is written:
+exactly what each caller would have seen alone. Under light load a group is one unit, so latency
+is that of a plain transaction.
+
+Reads have a thread and a connection of their own (WAL: readers never wait for the writer), and
+are grouped the same way into one read transaction, without savepoints. A read submitted after
+a write completed starts after that COMMIT, so it sees it.
 """
 
 from __future__ import annotations
@@ -47,7 +48,6 @@ MAX_GROUP = 64
 @dataclass(slots=True)
 class Job:
     work: Callable[[Session], Any]
-    write: bool
     context: contextvars.Context
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[Any]
@@ -80,21 +80,24 @@ class GroupCommitter:
         self,
         engine: Engine,
         *,
-        writer_queue: Callable[[], contextlib.AbstractContextManager[None]],
+        write: bool,
+        writer_queue: Callable[[], contextlib.AbstractContextManager[None]] | None = None,
         max_group: int = MAX_GROUP,
     ) -> None:
         self._engine = engine
-        self._writer_queue = writer_queue
+        self._write = write
+        self._writer_queue = writer_queue or contextlib.nullcontext
         self._max_group = max_group
         self._jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name="db", daemon=True)
+        name = "db-write" if write else "db-read"
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
-    async def submit(self, work: Callable[[Session], Any], *, write: bool) -> Any:
+    async def submit(self, work: Callable[[Session], Any]) -> Any:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         # The caller's context goes along, so log lines of the unit carry its request id.
-        self._jobs.put(Job(work, write, contextvars.copy_context(), loop, future))
+        self._jobs.put(Job(work, contextvars.copy_context(), loop, future))
         return await future
 
     def close(self) -> None:
@@ -117,23 +120,18 @@ class GroupCommitter:
                     stopping = True
                     break
                 group.append(job)
-            reads = [job for job in group if not job.write]
-            writes = [job for job in group if job.write]
-            if reads:
-                self._commit(reads, write=False)
-            if writes:
-                self._commit(writes, write=True)
+            self._commit(group)
             for job in group:
                 job.settle()
 
-    def _commit(self, jobs: list[Job], *, write: bool) -> None:
+    def _commit(self, jobs: list[Job]) -> None:
+        run_unit = self._run_write if self._write else self._run_read
         try:
-            lock = self._writer_queue() if write else contextlib.nullcontext()
-            with lock, self._engine.connect() as connection:
-                connection.execution_options(write=write)
+            with self._writer_queue(), self._engine.connect() as connection:
+                connection.execution_options(write=self._write)
                 with connection.begin():
                     for job in jobs:
-                        job.outcome = self._run_unit(connection, job)
+                        job.outcome = run_unit(connection, job)
                         if not job.outcome[0] and _fatal(job.outcome[1]):
                             raise job.outcome[1]
         except (OperationalError, PoolTimeoutError) as error:
@@ -147,7 +145,16 @@ class GroupCommitter:
             self._fail_all(jobs, error)
 
     @staticmethod
-    def _run_unit(connection: Connection, job: Job) -> tuple[bool, Any]:
+    def _run_read(connection: Connection, job: Job) -> tuple[bool, Any]:
+        # A failed read wrote nothing: the next one goes on in the same transaction.
+        try:
+            with Session(bind=connection, expire_on_commit=False) as session:
+                return True, job.context.run(job.work, session)
+        except Exception as error:
+            return False, error
+
+    @staticmethod
+    def _run_write(connection: Connection, job: Job) -> tuple[bool, Any]:
         # The session's own SAVEPOINT: its commit releases it, its rollback undoes this unit
         # alone. Objects stay loaded, as after a plain transaction's flush.
         with Session(

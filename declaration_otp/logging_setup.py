@@ -5,7 +5,7 @@
   context variable set by `RequestIdMiddleware` and by the relay for each message.
 - A redaction filter masks anything shaped like a phone number and any `dotp_` token in a log
   line, whoever wrote it: a safety net, not a licence to log secrets.
-- uvicorn, connexion, httpx and SQLAlchemy log through the same handler (SQLAlchemy's statement
+- uvicorn, connexion, aiohttp and SQLAlchemy log through the same handler (SQLAlchemy's statement
   log only with `LOG_SQL=true`, and never with its parameters: the engines hide them).
 
 `logging_config()` is the `dictConfig` dictionary; uvicorn gets it as its `log_config`, so each
@@ -43,7 +43,16 @@ _STANDARD_ATTRIBUTES: Final = frozenset(
 )
 TEXT_FORMAT: Final = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 # Loggers that would otherwise drown the useful lines at LOG_LEVEL=DEBUG.
-_NOISY: Final = ("httpx", "httpcore", "hpack", "asyncio", "multipart", "watchfiles", "aiosqlite")
+_NOISY: Final = (
+    "aiohttp",
+    "httpx",
+    "httpcore",
+    "hpack",
+    "asyncio",
+    "multipart",
+    "watchfiles",
+    "aiosqlite",
+)
 
 
 def redact(text: str) -> str:

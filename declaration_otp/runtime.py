@@ -8,9 +8,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from declaration_otp.database import Database
+from declaration_otp.outbound import OutboundHttp
 from declaration_otp.secrets_at_rest import SecretBox
 from declaration_otp.settings import Settings
 from declaration_otp.ttl_cache import TtlCache
@@ -32,7 +31,7 @@ class Services:
     database: Database
     secrets: SecretBox
     # The one client for every outbound call (SMS providers, token introspection).
-    http: httpx.AsyncClient = field(default_factory=httpx.AsyncClient)
+    http: OutboundHttp = field(default_factory=OutboundHttp)
     clock: Callable[[], datetime] = utc_now
     # Set after a commit that queued SMS so the in-process relay sends without waiting a poll.
     sms_queued: asyncio.Event = field(default_factory=asyncio.Event)
@@ -64,12 +63,12 @@ class Services:
         await asyncio.to_thread(self.database.close)
 
 
-def make_http_client(settings: Settings) -> httpx.AsyncClient:
-    timeout = httpx.Timeout(
-        settings.http_read_timeout_seconds, connect=settings.http_connect_timeout_seconds
+def make_http_client(settings: Settings) -> OutboundHttp:
+    return OutboundHttp(
+        connect_timeout_seconds=settings.http_connect_timeout_seconds,
+        read_timeout_seconds=settings.http_read_timeout_seconds,
+        max_connections=settings.http_max_connections,
     )
-    limits = httpx.Limits(max_connections=settings.http_max_connections)
-    return httpx.AsyncClient(timeout=timeout, limits=limits, follow_redirects=False)
 
 
 def services_of(scope: dict[str, Any] | Any) -> Services:

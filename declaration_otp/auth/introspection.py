@@ -20,9 +20,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
-
 from declaration_otp.auth.caller import TokenInfo, token_info_of
+from declaration_otp.outbound import OutboundFailure, OutboundHttp
 from declaration_otp.runtime import Services
 from declaration_otp.settings import Settings
 
@@ -53,7 +52,7 @@ async def introspected_token_info(services: Services, token: str) -> TokenInfo |
     return info
 
 
-async def _introspect(http: httpx.AsyncClient, settings: Settings, token: str) -> dict[str, Any]:
+async def _introspect(http: OutboundHttp, settings: Settings, token: str) -> dict[str, Any]:
     assert settings.auth_introspection_url is not None  # checked by Settings
     assert settings.auth_introspection_client_secret is not None
     credentials = (
@@ -63,15 +62,15 @@ async def _introspect(http: httpx.AsyncClient, settings: Settings, token: str) -
     try:
         response = await http.post(
             settings.auth_introspection_url,
-            data={"token": token, "token_type_hint": "access_token"},
-            auth=credentials,
+            form={"token": token, "token_type_hint": "access_token"},
+            basic_auth=credentials,
             headers={"Accept": "application/json"},
         )
-    except httpx.HTTPError as error:
-        # The message names the URL, never the token (it travels in the body).
-        raise IntrospectionUnavailable(f"{type(error).__name__}: {error}") from None
-    if response.status_code != 200:
-        raise IntrospectionUnavailable(f"introspection answered HTTP {response.status_code}")
+    except OutboundFailure as failure:
+        # Never the token (it travels in the body) nor the URL: what failed, and how.
+        raise IntrospectionUnavailable(str(failure)) from None
+    if response.status != 200:
+        raise IntrospectionUnavailable(f"introspection answered HTTP {response.status}")
     try:
         answer = json.loads(response.content)
     except ValueError:

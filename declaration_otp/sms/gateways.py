@@ -10,8 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
-import httpx
-
+from declaration_otp.outbound import OutboundHttp
 from declaration_otp.settings import Settings
 
 
@@ -98,7 +97,7 @@ class FileGateway:
 
 
 def gateway_from_settings(
-    settings: Settings, http: httpx.AsyncClient | None = None, name: str | None = None
+    settings: Settings, http: OutboundHttp | None = None, name: str | None = None
 ) -> SmsGateway:
     """The gateway called `name` (by default SMS_GATEWAY), sending through the shared client."""
     name = name or settings.sms_gateway

@@ -1,6 +1,7 @@
 """Real SMS providers over HTTP: a generic JSON webhook and Twilio's Messages API.
 
-Both send through the app's one shared `httpx.AsyncClient` (explicit connect/read timeouts) and
+Both send through the app's one shared outbound client (`outbound.py`: explicit connect/read
+timeouts) and
 turn every outcome into a provider message id or a `SendFailed` that says whether a retry may
 help. Credentials come from settings and never reach a log or an error text; provider error texts
 are stripped of phone numbers before they are stored.
@@ -13,15 +14,12 @@ import re
 from typing import Any
 from urllib.parse import quote
 
-import httpx
-
+from declaration_otp.outbound import FailureKind, HttpAnswer, OutboundFailure, OutboundHttp
 from declaration_otp.phone import mask_phone
 from declaration_otp.settings import Settings
 from declaration_otp.sms.gateways import OutgoingSms, SendFailed
 
 logger = logging.getLogger(__name__)
-# httpx logs every request URL at INFO; a provider URL may carry a key in its query string.
-logging.getLogger("httpx").setLevel(logging.WARNING)
 
 _PHONE_LIKE = re.compile(r"\+?\d{9,16}")
 TWILIO_API_PATH = "/2010-04-01/Accounts/{sid}/Messages.json"
@@ -33,7 +31,7 @@ def redact(text: str, limit: int = 300) -> str:
     return _PHONE_LIKE.sub(lambda m: mask_phone(m.group(0)) or "", text)[:limit]
 
 
-def _retry_after(response: httpx.Response) -> float | None:
+def _retry_after(response: HttpAnswer) -> float | None:
     value = response.headers.get("retry-after", "")
     try:
         return max(0.0, float(value))
@@ -41,13 +39,13 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
-def failure_for_status(response: httpx.Response, detail: str) -> SendFailed:
+def failure_for_status(response: HttpAnswer, detail: str) -> SendFailed:
     """Which answers may be retried: 429, 5xx and 408 may; other 4xx are the message's fault.
 
     401/403 mean our credentials are wrong, not the message: they are retried (and open the
     circuit, moving traffic to a fallback) rather than failing every code until someone notices.
     """
-    status = response.status_code
+    status = response.status
     reason = redact(f"HTTP {status} {detail}".strip())
     if status in (401, 403):
         logger.error("SMS provider rejected our credentials (HTTP %s)", status)
@@ -59,21 +57,25 @@ def failure_for_status(response: httpx.Response, detail: str) -> SendFailed:
     return SendFailed(reason, transient=False)
 
 
-async def post(client: httpx.AsyncClient, url: str, **kwargs: Any) -> httpx.Response:
+_FAILURE_TEXT = {
+    # The request never left: retrying cannot duplicate it.
+    FailureKind.CONNECT: "cannot connect",
+    # Sent but unanswered: the provider may have accepted it (see docs/sms-delivery.md).
+    FailureKind.TIMEOUT: "no answer in time",
+    FailureKind.TRANSPORT: "transport error",
+}
+
+
+async def post(client: OutboundHttp, url: str, **kwargs: Any) -> HttpAnswer:
     """One POST; transport problems become transient failures."""
     try:
         return await client.post(url, **kwargs)
-    except (httpx.ConnectError, httpx.ConnectTimeout) as error:
-        # The request never left: retrying cannot duplicate it.
-        raise SendFailed(f"cannot connect: {type(error).__name__}", transient=True) from error
-    except httpx.TimeoutException as error:
-        # Sent but unanswered: the provider may have accepted it (see docs/sms-delivery.md).
-        raise SendFailed(f"no answer in time: {type(error).__name__}", transient=True) from error
-    except httpx.TransportError as error:
-        raise SendFailed(f"transport error: {type(error).__name__}", transient=True) from error
+    except OutboundFailure as failure:
+        reason = f"{_FAILURE_TEXT[failure.kind]}: {failure.error_type}"
+        raise SendFailed(reason, transient=True) from failure
 
 
-def _json(response: httpx.Response) -> dict[str, Any]:
+def _json(response: HttpAnswer) -> dict[str, Any]:
     try:
         body = response.json()
     except ValueError:
@@ -97,7 +99,7 @@ class HttpGateway:
 
     def __init__(
         self,
-        client: httpx.AsyncClient,
+        client: OutboundHttp,
         url: str,
         *,
         authorization: str | None = None,
@@ -109,7 +111,7 @@ class HttpGateway:
         self._settings = settings
 
     @classmethod
-    def from_settings(cls, settings: Settings, client: httpx.AsyncClient) -> HttpGateway:
+    def from_settings(cls, settings: Settings, client: OutboundHttp) -> HttpGateway:
         if not settings.sms_http_url:
             raise ValueError("SMS_HTTP_URL is not set")
         secret = settings.sms_http_authorization
@@ -133,7 +135,7 @@ class HttpGateway:
             callback = status_callback_url(self._settings, self.name, sms.message_id)
             if callback:
                 body["status_callback"] = callback
-        response = await post(self.client, self.url, json=body, headers=headers)
+        response = await post(self.client, self.url, json_body=body, headers=headers)
         if not response.is_success:
             raise failure_for_status(response, str(_json(response).get("error") or ""))
         found = _json(response)
@@ -148,7 +150,7 @@ class TwilioGateway:
 
     def __init__(
         self,
-        client: httpx.AsyncClient,
+        client: OutboundHttp,
         settings: Settings,
     ) -> None:
         if not (settings.twilio_account_sid and settings.twilio_auth_token):
@@ -162,7 +164,7 @@ class TwilioGateway:
         )
 
     @classmethod
-    def from_settings(cls, settings: Settings, client: httpx.AsyncClient) -> TwilioGateway:
+    def from_settings(cls, settings: Settings, client: OutboundHttp) -> TwilioGateway:
         return cls(client, settings)
 
     async def send(self, sms: OutgoingSms) -> str | None:
@@ -174,7 +176,7 @@ class TwilioGateway:
         callback = status_callback_url(self.settings, self.name, sms.message_id)
         if callback:
             form["StatusCallback"] = callback
-        response = await post(self.client, self.url, data=form, auth=self._auth)
+        response = await post(self.client, self.url, form=form, basic_auth=self._auth)
         found = _json(response)
         if not response.is_success:
             detail = " ".join(str(found[k]) for k in ("code", "message") if found.get(k))
