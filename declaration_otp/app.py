@@ -31,7 +31,7 @@ from declaration_otp.request_id import RequestIdMiddleware
 from declaration_otp.runtime import SERVICES_STATE_KEY, Services, services_of
 from declaration_otp.settings import Settings
 from declaration_otp.sms.relay import Relay
-from declaration_otp.spec import SPEC_PATH
+from declaration_otp.spec import read_spec
 from declaration_otp.validation import VALIDATOR_MAP
 
 logger = logging.getLogger(__name__)
@@ -141,7 +141,7 @@ def create_app(
     app.add_middleware(AccessLogMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
     app.add_middleware(OperationTagMiddleware, position=MiddlewarePosition.BEFORE_SECURITY)
     app.add_api(
-        SPEC_PATH,
+        read_spec(),
         resolver=Resolver(function_resolver=_resolve),
         strict_validation=True,
         validate_responses=settings.validate_responses,

@@ -74,6 +74,13 @@ class Prepared:
     def run(self, session: Session, params: Mapping[str, Any]) -> None:
         self.rows(session, params)
 
+    def count(self, session: Session, params: Mapping[str, Any]) -> int:
+        """Execute an UPDATE or DELETE; how many rows it matched."""
+        connection = session.connection()
+        compiled = self._compile(connection.dialect, params)
+        matched: int = _execute(connection, compiled.sql, _arguments(compiled, params), fetch=None)
+        return matched
+
     def _compile(self, dialect: Dialect, params: Mapping[str, Any]) -> _Compiled:
         key = (dialect.name, tuple(params))
         found = self._compiled.get(key)
@@ -125,9 +132,8 @@ def _arguments(compiled: _Compiled, params: Mapping[str, Any]) -> Any:
     return tuple(values[name] for name in compiled.positions)
 
 
-def _execute(
-    connection: Connection, sql: str, arguments: Any, *, fetch: bool
-) -> list[tuple[Any, ...]]:
+def _execute(connection: Connection, sql: str, arguments: Any, *, fetch: bool | None) -> Any:
+    """The rows (`fetch`), none (`fetch=False`) or the row count (`fetch=None`)."""
     fairy = connection.connection
     dispatch = connection.dispatch.before_cursor_execute
     cursor = fairy.cursor()
@@ -135,6 +141,8 @@ def _execute(
         if dispatch:
             dispatch(connection, cursor, sql, arguments, None, False)
         cursor.execute(sql, arguments)
+        if fetch is None:
+            return cursor.rowcount
         return list(cursor.fetchall()) if fetch and cursor.description else []
     except connection.dialect.loaded_dbapi.Error as error:
         lost = connection.dialect.is_disconnect(error, fairy, cursor)

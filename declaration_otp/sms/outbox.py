@@ -13,8 +13,9 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, or_, update
-from sqlmodel import Session, col, select
+from sqlalchemy import Table, and_, bindparam, insert, or_, update
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col
 
 from declaration_otp import audit
 from declaration_otp.audit import Event, EventKind
@@ -61,6 +62,7 @@ class ClaimedSms:
 
 
 _SMS: Table = SmsMessage.__table__  # type: ignore[attr-defined]
+_ATTEMPTS: Table = SmsAttempt.__table__  # type: ignore[attr-defined]
 # On every resend (see prepared.py). One code has one message, and a resend replaces at most
 # two codes (the phone's and the request's), so one statement per code.
 _CANCEL_QUEUED = Prepared(
@@ -81,6 +83,46 @@ def cancel_queued_for(
         _CANCEL_QUEUED.run(session, {"code": verification_id, "at": now})
 
 
+_DUE_COLUMNS = (
+    _SMS.c.id,
+    _SMS.c.verification_id,
+    _SMS.c.declaration_request_id,
+    _SMS.c.phone_number,
+    _SMS.c.body_ciphertext,
+    _SMS.c.status,
+    _SMS.c.attempts,
+    _SMS.c.expires_at,
+    _SMS.c.request_id,
+)
+# The relay's statements run once per message sent (see prepared.py).
+_DUE = Prepared(
+    sa_select(*_DUE_COLUMNS)
+    .where(
+        or_(
+            and_(
+                _SMS.c.status == SmsStatus.QUEUED.value, _SMS.c.next_attempt_at <= bindparam("now")
+            ),
+            and_(_SMS.c.status == SmsStatus.SENDING.value, _SMS.c.claimed_until < bindparam("now")),
+        )
+    )
+    .order_by(_SMS.c.next_attempt_at)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True)
+)
+_CLAIM = Prepared(
+    update(_SMS)
+    .where(_SMS.c.id == bindparam("message"))
+    .values(
+        status=SmsStatus.SENDING.value,
+        claimed_until=bindparam("until"),
+        claim_token=bindparam("token"),
+        attempts=bindparam("attempt_no"),
+        updated_at=bindparam("at"),
+    )
+)
+_OPEN_ATTEMPT = Prepared(insert(_ATTEMPTS))
+
+
 def claim_due(
     session: Session, *, now: datetime, limit: int, claim_seconds: float, gateway: str
 ) -> list[ClaimedSms]:
@@ -89,23 +131,7 @@ def claim_due(
     Atomic: rows locked by another relay are skipped on PostgreSQL (`FOR UPDATE SKIP LOCKED`);
     SQLite has a single writer (`BEGIN IMMEDIATE`).
     """
-    due = or_(
-        and_(
-            col(SmsMessage.status) == SmsStatus.QUEUED.value,
-            col(SmsMessage.next_attempt_at) <= now,
-        ),
-        and_(
-            col(SmsMessage.status) == SmsStatus.SENDING.value,
-            col(SmsMessage.claimed_until) < now,
-        ),
-    )
-    rows = session.exec(
-        select(SmsMessage)
-        .where(due)
-        .order_by(col(SmsMessage.next_attempt_at))
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    ).all()
+    rows = _DUE.rows(session, {"now": now, "limit": limit})
     orphaned = [row.id for row in rows if row.status == SmsStatus.SENDING.value]
     if orphaned:
         _finish_open_attempts(
@@ -118,21 +144,31 @@ def claim_due(
     claimed_until = now + timedelta(seconds=claim_seconds)
     claimed: list[ClaimedSms] = []
     for row in rows:
-        token, attempt_id = uuid.uuid4(), uuid.uuid4()
-        row.status = SmsStatus.SENDING.value
-        row.claimed_until = claimed_until
-        row.claim_token = token
-        row.attempts += 1
-        row.updated_at = now
-        session.add(
-            SmsAttempt(
-                id=attempt_id,
-                message_id=row.id,
-                attempt_no=row.attempts,
-                gateway=gateway,
-                outcome=SendOutcome.SENDING.value,
-                started_at=now,
-            )
+        token, attempt_id, attempt_no = uuid.uuid4(), uuid.uuid4(), row.attempts + 1
+        _CLAIM.run(
+            session,
+            {
+                "message": row.id,
+                "until": claimed_until,
+                "token": token,
+                "attempt_no": attempt_no,
+                "at": now,
+            },
+        )
+        _OPEN_ATTEMPT.run(
+            session,
+            {
+                "id": attempt_id,
+                "message_id": row.id,
+                "attempt_no": attempt_no,
+                "gateway": gateway,
+                "outcome": SendOutcome.SENDING.value,
+                "provider_message_id": None,
+                "error": None,
+                "retry_at": None,
+                "started_at": now,
+                "finished_at": None,
+            },
         )
         claimed.append(
             ClaimedSms(
@@ -141,7 +177,7 @@ def claim_due(
                 declaration_request_id=row.declaration_request_id,
                 phone_number=row.phone_number,
                 body_ciphertext=row.body_ciphertext,
-                attempts=row.attempts,
+                attempts=attempt_no,
                 expires_at=row.expires_at,
                 request_id=row.request_id,
                 claim_token=token,
@@ -185,8 +221,8 @@ def _record(
     close_attempt, update_message = _record_statements(
         tuple(sorted(attempt_values)), tuple(sorted(message_values))
     )
-    session.execute(
-        close_attempt,
+    close_attempt.run(
+        session,
         {
             "attempt_id": claimed.attempt_id,
             "v_outcome": outcome.value,
@@ -195,8 +231,8 @@ def _record(
             **{f"v_{key}": value for key, value in attempt_values.items()},
         },
     )
-    updated = session.execute(
-        update_message,
+    updated = update_message.count(
+        session,
         {
             "w_message_id": claimed.id,
             "w_claim_token": claimed.claim_token,
@@ -204,20 +240,19 @@ def _record(
             **{f"v_{key}": value for key, value in message_values.items()},
         },
     )
-    return bool(updated.rowcount)  # type: ignore[attr-defined]
+    return updated == 1
 
 
-_ATTEMPTS: Table = SmsAttempt.__table__  # type: ignore[attr-defined]
-_RECORD_STATEMENTS: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[Any, Any]] = {}
+_RECORD_STATEMENTS: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[Prepared, Prepared]] = {}
 
 
 def _record_statements(
     attempt_keys: tuple[str, ...], message_keys: tuple[str, ...]
-) -> tuple[Any, Any]:
+) -> tuple[Prepared, Prepared]:
     """`_record`'s two Core updates for these columns, built once (one per kind of result)."""
     found = _RECORD_STATEMENTS.get((attempt_keys, message_keys))
     if found is None:
-        close_attempt = (
+        close_attempt = Prepared(
             update(_ATTEMPTS)
             .where(_ATTEMPTS.c.id == bindparam("attempt_id"))
             .values(
@@ -227,7 +262,7 @@ def _record_statements(
                 **{key: bindparam(f"v_{key}") for key in attempt_keys},
             )
         )
-        update_message = (
+        update_message = Prepared(
             update(_SMS)
             .where(
                 _SMS.c.id == bindparam("w_message_id"),
