@@ -7,8 +7,11 @@ on stderr and exit code 2; only real bugs show a traceback. Tokens are written t
 
 from __future__ import annotations
 
+# Heavy imports are deferred into the commands that use them: `serve --workers N` worker processes
+# re-import this module, and every command pays only for what it uses.
 import argparse
 import contextlib
+import functools
 import importlib.util
 import logging
 import os
@@ -20,32 +23,23 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
-import pydantic
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
-from sqlalchemy.pool import NullPool
-from sqlmodel import Session
+import pydantic  # already imported by settings: free
 
-from declaration_otp import demo
-from declaration_otp.database import Database, DatabaseUnavailable
 from declaration_otp.logging_setup import configure_logging, logging_config
-from declaration_otp.metrics import MULTIPROC_ENV
-from declaration_otp.migrate import alembic_config, upgrade
-from declaration_otp.progress import ProgressLine
-from declaration_otp.registry import LoadSummary, RegistryError, load_registry, read_registry_file
-from declaration_otp.runtime import Services
 from declaration_otp.settings import Settings
-from declaration_otp.spec import declared_scopes
-from declaration_otp.tables import LegalEntity
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from declaration_otp.database import Database
+    from declaration_otp.progress import ProgressLine
+    from declaration_otp.registry import LoadSummary
+    from declaration_otp.runtime import Services
 
 EXIT_USAGE: Final = 2
 PROGRAM: Final = "declaration-otp"
-# A scope the spec does not declare can only be a typo.
-KNOWN_SCOPES: Final = declared_scopes()
 DEFAULT_TOKEN_TTL_SECONDS: Final = 30 * 24 * 3600
 NOT_CURRENT: Final = f"database schema is not current: run `{PROGRAM} migrate`"
 
@@ -57,10 +51,21 @@ class CliError(Exception):
 Command = Callable[[argparse.Namespace, Settings], int]
 
 
+@functools.cache
+def known_scopes() -> frozenset[str]:
+    """The scopes the spec declares: any other can only be a typo. Read on first use."""
+    from declaration_otp.spec import declared_scopes
+
+    return declared_scopes()
+
+
 # --- helpers -------------------------------------------------------------------------------
 
 
 def _safe_url(url: str) -> str:
+    from sqlalchemy import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
@@ -70,6 +75,10 @@ def _safe_url(url: str) -> str:
 @contextlib.contextmanager
 def _database_errors(url: str) -> Iterator[None]:
     """Turn "cannot reach or use the database" into one line instead of a traceback."""
+    from sqlalchemy.exc import ArgumentError, OperationalError
+
+    from declaration_otp.db_errors import DatabaseUnavailable
+
     try:
         yield
     except DatabaseUnavailable as error:
@@ -95,6 +104,8 @@ def _load_settings() -> Settings:
 
 def _sqlite_file_missing(url: str) -> bool:
     # Connecting would create an empty file: a missing file simply has no schema yet.
+    from sqlalchemy import make_url
+
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return False
@@ -103,6 +114,13 @@ def _sqlite_file_missing(url: str) -> bool:
 
 def _schema_revisions(url: str) -> tuple[str | None, str | None]:
     """(revision the database is at, head revision of the migrations)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import NullPool
+
+    from declaration_otp.migrate import alembic_config
+
     head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
     if _sqlite_file_missing(url):
         return None, head
@@ -122,6 +140,8 @@ def _require_current_schema(url: str) -> None:
 
 
 def _open_database(settings: Settings) -> Database:
+    from declaration_otp.database import Database
+
     return Database.from_url(
         settings.database_url,
         pool_size=settings.database_pool_size,
@@ -133,11 +153,10 @@ def _parse_scopes(text: str) -> list[str]:
     scopes = text.split()
     if not scopes:
         raise CliError("--scope needs at least one scope")
-    unknown = sorted(set(scopes) - KNOWN_SCOPES)
+    known = known_scopes()
+    unknown = sorted(set(scopes) - known)
     if unknown:
-        raise CliError(
-            f"unknown scope(s) {', '.join(unknown)}; known: {' '.join(sorted(KNOWN_SCOPES))}"
-        )
+        raise CliError(f"unknown scope(s) {', '.join(unknown)}; known: {' '.join(sorted(known))}")
     return scopes
 
 
@@ -145,6 +164,8 @@ def _parse_scopes(text: str) -> list[str]:
 
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from declaration_otp.migrate import upgrade
+
     url = settings.database_url
     with _database_errors(url):
         before, _ = _schema_revisions(url)
@@ -161,6 +182,8 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _load_file(settings: Settings, path: Path, progress: ProgressLine) -> LoadSummary:
+    from declaration_otp.registry import load_registry, read_registry_file
+
     progress.note(f"reading {path}")
     registry = read_registry_file(path)
     entries = sum(len(getattr(registry, kind)) for kind in type(registry).model_fields)
@@ -177,6 +200,8 @@ def _load_file(settings: Settings, path: Path, progress: ProgressLine) -> LoadSu
 
 
 def _registry_load(args: argparse.Namespace, settings: Settings) -> int:
+    from declaration_otp.progress import ProgressLine
+
     progress = ProgressLine()
     summary = _load_file(settings, args.file, progress)
     progress.note(f"done in {progress.elapsed():.1f} s")
@@ -199,6 +224,7 @@ class TokenRequest:
 
 def _issue(session: Session, services: Services, request: TokenRequest) -> tuple[str, str]:
     from declaration_otp.auth import issue_token  # see _quiet_third_party_warnings
+    from declaration_otp.tables import LegalEntity
 
     legal_entity = session.get(LegalEntity, request.client_id)
     if legal_entity is None:
@@ -218,6 +244,8 @@ def _issue(session: Session, services: Services, request: TokenRequest) -> tuple
 
 
 def _issue_with_services(settings: Settings, request: TokenRequest) -> tuple[str, str]:
+    from declaration_otp.runtime import Services
+
     services = Services.build(settings)
     try:
         with _database_errors(settings.database_url):
@@ -337,6 +365,7 @@ def _housekeeping(args: argparse.Namespace, settings: Settings) -> int:
     import asyncio
 
     from declaration_otp.housekeeping import run_once
+    from declaration_otp.runtime import Services
 
     _require_current_schema(settings.database_url)
     services = Services.build(settings)
@@ -365,6 +394,8 @@ def _display_host(host: str) -> str:
 
 
 def _code_hint(settings: Settings) -> str:
+    from declaration_otp import demo
+
     if not settings.relay_enabled:
         return "RELAY_ENABLED is false: no SMS is sent, so there is no code to read"
     example = settings.sms_text.format(code="123456")
@@ -374,6 +405,8 @@ def _code_hint(settings: Settings) -> str:
 
 
 def _demo_banner(settings: Settings, token: str, base: str) -> str:
+    from declaration_otp import demo
+
     auth = '-H "Authorization: Bearer $TOKEN"'
     json_type = "-H 'Content-Type: application/json'"
     create_body = (
@@ -422,7 +455,9 @@ def _demo_banner(settings: Settings, token: str, base: str) -> str:
 
 
 def _load_demo(session: Session, services: Services) -> str:
+    from declaration_otp import demo
     from declaration_otp.auth import issue_token  # see _quiet_third_party_warnings
+    from declaration_otp.registry import load_registry, read_registry_file
 
     load_registry(session, read_registry_file(demo.DEMO_REGISTRY_PATH))
     return issue_token(
@@ -437,6 +472,9 @@ def _load_demo(session: Session, services: Services) -> str:
 
 def _prepare_demo(settings: Settings) -> str:
     """Migrate, load the demo registry and issue the demo token; return the token."""
+    from declaration_otp.migrate import upgrade
+    from declaration_otp.runtime import Services
+
     with _database_errors(settings.database_url):
         upgrade(settings.database_url)
     services = Services.build(settings)
@@ -474,6 +512,8 @@ def _demo_settings(settings: Settings) -> Settings:
 def _multiprocess_metrics_dir() -> Iterator[None]:
     """Worker processes share their metrics through files in PROMETHEUS_MULTIPROC_DIR: a fresh
     temporary directory, removed on exit, unless the operator named one (then emptied first)."""
+    from declaration_otp.metrics import MULTIPROC_ENV
+
     given = os.environ.get(MULTIPROC_ENV)
     if given:
         Path(given).mkdir(parents=True, exist_ok=True)
@@ -597,7 +637,7 @@ def _add_token(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     issue.add_argument(
         "--scope",
         required=True,
-        help=f"space-separated scopes, of: {' '.join(sorted(KNOWN_SCOPES))}",
+        help=f"space-separated scopes, of: {' '.join(sorted(known_scopes()))}",
     )
     issue.add_argument(
         "--ttl",
@@ -677,12 +717,19 @@ def main(argv: list[str] | None = None) -> int:
     handler: Command = args.handler
     try:
         return handler(args, _load_settings())
-    except RegistryError as error:
-        return _fail(["registry rejected, nothing was loaded:", *error.report()])
     except CliError as error:
         return _fail([str(error)])
     except KeyboardInterrupt:
         return 130
+    except Exception as error:
+        # Only a command that imported the registry module can raise its error: checking without
+        # importing it keeps the other commands from loading it.
+        if "declaration_otp.registry" in sys.modules:
+            from declaration_otp.registry import RegistryError
+
+            if isinstance(error, RegistryError):
+                return _fail(["registry rejected, nothing was loaded:", *error.report()])
+        raise
 
 
 if __name__ == "__main__":

@@ -20,14 +20,12 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, Final
 
-from alembic.script import ScriptDirectory
 from sqlalchemy import func, text
 from sqlmodel import Session, col, select
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from declaration_otp import metrics
-from declaration_otp.migrate import alembic_config
 from declaration_otp.runtime import Services, services_of
 from declaration_otp.settings import Settings
 from declaration_otp.sms.outbox import SmsStatus
@@ -53,6 +51,12 @@ def relay_stale_after_seconds(settings: Settings) -> float:
 
 @functools.lru_cache(maxsize=1)
 def _head_revision() -> str | None:
+    # Imported on the first readiness check (in a thread), not by every worker at start-up:
+    # alembic is only needed for this one lookup.
+    from alembic.script import ScriptDirectory
+
+    from declaration_otp.migrate import alembic_config
+
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
 
