@@ -31,6 +31,7 @@ from sqlmodel import Session
 
 from declaration_otp.db_errors import DatabaseUnavailable, unavailable
 from declaration_otp.group_commit import GroupCommitter
+from declaration_otp.sqlite_checkpoint import FALLBACK_AUTOCHECKPOINT_PAGES, Checkpointer
 
 __all__ = ["Database", "DatabaseUnavailable", "UnitOfWork", "make_engine"]
 
@@ -51,8 +52,8 @@ def make_engine(
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
-            # One connection for the writer thread, one for the reader thread.
-            pool_size=2,
+            # The writer thread's connection, the reader thread's and the checkpointer's.
+            pool_size=3,
             max_overflow=0,
             # Statement parameters hold phone numbers: never in a log line or an error text.
             hide_parameters=True,
@@ -85,6 +86,8 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         if str(mode).lower() != "wal":
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # Checkpoints are the checkpointer thread's job (see sqlite_checkpoint); this is a bound.
+        cursor.execute(f"PRAGMA wal_autocheckpoint={FALLBACK_AUTOCHECKPOINT_PAGES}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
@@ -107,9 +110,11 @@ class Database:
         self._writes: GroupCommitter | None = None
         self._reads: GroupCommitter | None = None
         self._executor: ThreadPoolExecutor | None = None
+        self._checkpointer: Checkpointer | None = None
         if self.is_sqlite:
             self._writes = GroupCommitter(engine, write=True, writer_queue=self._writer_queue)
             self._reads = GroupCommitter(engine, write=False)
+            self._checkpointer = Checkpointer(engine)
         else:
             self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="db")
 
@@ -174,6 +179,8 @@ class Database:
         for committer in (self._writes, self._reads):
             if committer is not None:
                 committer.close()
+        if self._checkpointer is not None:
+            self._checkpointer.close()
         if self._executor is not None:
             self._executor.shutdown(wait=True)
         self.engine.dispose()
