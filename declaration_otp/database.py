@@ -24,12 +24,12 @@ except ImportError:  # Windows: no writer queue, SQLite's busy handler alone
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Session
 
-from declaration_otp.db_errors import DatabaseUnavailable, unavailable
+from declaration_otp.db_errors import DatabaseUnavailable, transient, unavailable
 from declaration_otp.group_commit import GroupCommitter
 from declaration_otp.sqlite_checkpoint import FALLBACK_AUTOCHECKPOINT_PAGES, Checkpointer
 
@@ -150,10 +150,8 @@ class Database:
                     result = work(session)
                     session.flush()
                     return result
-        except (OperationalError, PoolTimeoutError) as error:
-            raise unavailable(error) from error
-        except DBAPIError as error:
-            if error.connection_invalidated:
+        except (DBAPIError, PoolTimeoutError) as error:
+            if transient(error):
                 raise unavailable(error) from error
             raise
 

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from sqlalchemy.exc import DBAPIError
+from typing import TypeGuard
+
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 
 class DatabaseUnavailable(Exception):
     """The database could not be reached or refused the connection."""
+
+
+def transient(error: BaseException) -> TypeGuard[DBAPIError | PoolTimeoutError]:
+    """Errors that end the whole transaction and say nothing about the data: the database is
+    unreachable, restarting, locked or timed out, the connection was lost or the pool is empty."""
+    if isinstance(error, OperationalError | PoolTimeoutError):
+        return True
+    return isinstance(error, DBAPIError) and error.connection_invalidated
 
 
 def unavailable(error: DBAPIError | PoolTimeoutError) -> DatabaseUnavailable:

@@ -33,11 +33,10 @@ from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
-from declaration_otp.db_errors import unavailable
+from declaration_otp.db_errors import transient, unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -66,13 +65,6 @@ def _resolve(future: asyncio.Future[Any], outcome: tuple[bool, Any]) -> None:
         future.set_result(value)
     else:
         future.set_exception(value)
-
-
-def _fatal(error: BaseException) -> bool:
-    """Errors that end the transaction for everyone, not just the unit that met them."""
-    if isinstance(error, OperationalError):
-        return True
-    return isinstance(error, DBAPIError) and error.connection_invalidated
 
 
 class GroupCommitter:
@@ -132,17 +124,16 @@ class GroupCommitter:
                 with connection.begin():
                     for job in jobs:
                         job.outcome = run_unit(connection, job)
-                        if not job.outcome[0] and _fatal(job.outcome[1]):
+                        # Such an error ends the transaction for every unit, not just this one.
+                        if not job.outcome[0] and transient(job.outcome[1]):
                             raise job.outcome[1]
-        except (OperationalError, PoolTimeoutError) as error:
-            self._fail_all(jobs, unavailable(error))
-        except DBAPIError as error:
-            if not error.connection_invalidated:
-                raise
-            self._fail_all(jobs, unavailable(error))
-        except Exception as error:  # a COMMIT that failed for another reason: nothing landed
-            logger.exception("database: a group of %d units was rolled back", len(jobs))
-            self._fail_all(jobs, error)
+        except Exception as error:
+            # Nothing of the group landed. Never raised further: this thread serves them all.
+            if transient(error):
+                self._fail_all(jobs, unavailable(error))
+            else:
+                logger.exception("database: a group of %d units was rolled back", len(jobs))
+                self._fail_all(jobs, error)
 
     @staticmethod
     def _run_read(connection: Connection, job: Job) -> tuple[bool, Any]:

@@ -53,11 +53,8 @@ class Prepared:
 
     def rows(self, session: Session, params: Mapping[str, Any]) -> list[Any]:
         """Execute with `params`; the rows it returns (SELECT, RETURNING), values converted."""
-        connection = session.connection()
-        compiled = self._compile(connection.dialect, params)
         # PostgreSQL's inserts may carry an implicit RETURNING of the key: not asked for here.
-        fetch = bool(compiled.results)
-        raw = _execute(connection, compiled.sql, _arguments(compiled, params), fetch=fetch)
+        compiled, raw = self._execute(session, params, fetch=True)
         make, processors = compiled.row._make, compiled.results
         return [
             make(
@@ -76,10 +73,19 @@ class Prepared:
 
     def count(self, session: Session, params: Mapping[str, Any]) -> int:
         """Execute an UPDATE or DELETE; how many rows it matched."""
+        matched: int = self._execute(session, params, fetch=None)[1]
+        return matched
+
+    def _execute(
+        self, session: Session, params: Mapping[str, Any], *, fetch: bool | None
+    ) -> tuple[_Compiled, Any]:
         connection = session.connection()
         compiled = self._compile(connection.dialect, params)
-        matched: int = _execute(connection, compiled.sql, _arguments(compiled, params), fetch=None)
-        return matched
+        if fetch and not compiled.results:
+            fetch = False
+        return compiled, _execute(
+            connection, compiled.sql, _arguments(compiled, params), fetch=fetch
+        )
 
     def _compile(self, dialect: Dialect, params: Mapping[str, Any]) -> _Compiled:
         key = (dialect.name, tuple(params))

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.servers import DemoServer, running_demo
+from tests.servers import DemoServer, running_demo, unavailable
 
 CHROMIUM_FLAGS = [
     "--headless",
@@ -31,12 +31,6 @@ CHROMIUM_FLAGS = [
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
 
 
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(reason)
-    pytest.skip(reason)
-
-
 def chromium_path() -> str | None:
     candidate = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
     candidate = candidate or shutil.which("chromium-browser")
@@ -47,11 +41,11 @@ def chromium_path() -> str | None:
 def browser() -> Iterator[object]:
     executable = chromium_path()
     if executable is None:
-        _unavailable("Chromium not found: apt-get install chromium (or set CHROMIUM_PATH)")
+        unavailable("Chromium not found: apt-get install chromium (or set CHROMIUM_PATH)")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        _unavailable("playwright is not installed: pip install -e '.[dev]'")
+        unavailable("playwright is not installed: pip install -e '.[dev]'")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
         try:
