@@ -7,8 +7,8 @@ on stderr and exit code 2; only real bugs show a traceback. Tokens are written t
 
 from __future__ import annotations
 
-# Heavy imports are deferred into the commands that use them: `serve --workers N` worker processes
-# re-import this module, and every command pays only for what it uses.
+# Heavy imports are deferred into the commands that use them: every command pays only for what it
+# uses (and spawned `serve --workers N` workers re-import this module).
 import argparse
 import contextlib
 import functools
@@ -16,7 +16,6 @@ import importlib.util
 import logging
 import os
 import sys
-import tempfile
 import uuid
 import warnings
 from collections.abc import Callable, Iterator
@@ -508,27 +507,6 @@ def _demo_settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"otp_resend_cooldown_seconds": 0})
 
 
-@contextlib.contextmanager
-def _multiprocess_metrics_dir() -> Iterator[None]:
-    """Worker processes share their metrics through files in PROMETHEUS_MULTIPROC_DIR: a fresh
-    temporary directory, removed on exit, unless the operator named one (then emptied first)."""
-    from declaration_otp.metrics import MULTIPROC_ENV
-
-    given = os.environ.get(MULTIPROC_ENV)
-    if given:
-        Path(given).mkdir(parents=True, exist_ok=True)
-        for stale in Path(given).glob("*.db"):
-            stale.unlink()
-        yield
-        return
-    with tempfile.TemporaryDirectory(prefix="declaration-otp-metrics-") as directory:
-        os.environ[MULTIPROC_ENV] = directory
-        try:
-            yield
-        finally:
-            os.environ.pop(MULTIPROC_ENV, None)
-
-
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     # Imported here: the server stack is heavy and the other commands never need it.
     import uvicorn
@@ -557,8 +535,14 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         "access_log": False,
     }
     if args.workers > 1:
+        from declaration_otp.worker_processes import (
+            fork_workers_from_here,
+            multiprocess_metrics_dir,
+        )
+
         # Each worker process builds its app (and its relay) from the environment.
-        with _multiprocess_metrics_dir():
+        with multiprocess_metrics_dir():
+            fork_workers_from_here()
             uvicorn.run(
                 "declaration_otp.app:app_from_environment",
                 factory=True,

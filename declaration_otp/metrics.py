@@ -28,7 +28,8 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-MULTIPROC_ENV: Final = "PROMETHEUS_MULTIPROC_DIR"
+from declaration_otp.worker_processes import MULTIPROC_ENV
+
 # The classic text format, which every Prometheus version (and most other scrapers) reads.
 CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
 # Requests that matched no operation (Swagger UI, the bundled spec, unknown paths).

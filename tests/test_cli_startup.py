@@ -1,9 +1,9 @@
 """`import declaration_otp.cli` (and the app) stay light.
 
-With `serve --workers N`, uvicorn starts each worker process with multiprocessing's *spawn*, which
-re-imports the main module (this CLI) before the app: whatever cli.py imports at module level
-every worker pays for at start-up, and so does every command. The heavy libraries are imported
-inside the commands that use them; this checks, in a fresh interpreter, that they stay there.
+Every command pays at start-up for whatever cli.py imports at module level, and so does every
+`serve --workers N` worker where workers are spawned rather than forked (see worker_processes).
+The heavy libraries are imported inside the commands that use them; this checks, in a fresh
+interpreter, that they stay there.
 """
 
 from __future__ import annotations

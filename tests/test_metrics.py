@@ -102,6 +102,26 @@ def test_metrics_token_is_required_when_set(tmp_path: Path) -> None:
         assert client.get("/health/live").status_code == 200
 
 
+def assert_forked_from_supervisor(supervisor: int) -> None:
+    """Workers are forks of the supervisor (same command line), not spawned interpreters
+    (`python -c "from multiprocessing.spawn import spawn_main ..."`): see worker_processes."""
+    if not Path("/proc/self/task").is_dir():
+        return  # no procfs to look at: the rest of the test still runs
+    command = Path(f"/proc/{supervisor}/cmdline").read_bytes()
+    children = [
+        int(pid)
+        for task in Path(f"/proc/{supervisor}/task").iterdir()
+        for pid in (task / "children").read_text().split()
+    ]
+    workers = [pid for pid in children if b"resource_tracker" not in _cmdline(pid)]
+    assert len(workers) == 2
+    assert all(_cmdline(pid) == command for pid in workers)
+
+
+def _cmdline(pid: int) -> bytes:
+    return Path(f"/proc/{pid}/cmdline").read_bytes()
+
+
 @pytest.fixture
 def two_workers(tmp_path: Path) -> Iterator[tuple[Server, dict[str, str], Path]]:
     temp = tmp_path / "tmp"
@@ -143,6 +163,7 @@ def test_workers_share_metrics_and_log_json(
     two_workers: tuple[Server, dict[str, str], Path],
 ) -> None:
     server, headers, temp = two_workers
+    assert_forked_from_supervisor(server.process.pid)
     request_ids = [f"{uuid.uuid4()}#{n}" for n in range(20)]
     for request_id in request_ids:
         # A new connection each time, so that both workers get some.
