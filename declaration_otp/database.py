@@ -31,6 +31,7 @@ from sqlmodel import Session
 
 from declaration_otp.db_errors import DatabaseUnavailable, transient, unavailable
 from declaration_otp.group_commit import GroupCommitter
+from declaration_otp.prepared import UNIT_CONNECTION
 from declaration_otp.sqlite_checkpoint import FALLBACK_AUTOCHECKPOINT_PAGES, Checkpointer
 
 __all__ = ["Database", "DatabaseUnavailable", "UnitOfWork", "make_engine"]
@@ -147,6 +148,7 @@ class Database:
             with queue, self.engine.connect() as connection:
                 connection.execution_options(write=write)
                 with connection.begin(), Session(bind=connection) as session:
+                    session.info[UNIT_CONNECTION] = connection
                     result = work(session)
                     session.flush()
                     return result

@@ -26,6 +26,7 @@ import contextlib
 import contextvars
 import logging
 import queue
+import sqlite3
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from declaration_otp.db_errors import transient, unavailable
+from declaration_otp.prepared import UNIT_CONNECTION
 
 logger = logging.getLogger(__name__)
 
@@ -140,25 +142,37 @@ class GroupCommitter:
         # A failed read wrote nothing: the next one goes on in the same transaction.
         try:
             with Session(bind=connection, expire_on_commit=False) as session:
+                session.info[UNIT_CONNECTION] = connection
                 return True, job.context.run(job.work, session)
         except Exception as error:
             return False, error
 
     @staticmethod
     def _run_write(connection: Connection, job: Job) -> tuple[bool, Any]:
-        # The session's own SAVEPOINT: its commit releases it, its rollback undoes this unit
-        # alone. Objects stay loaded, as after a plain transaction's flush.
+        # The unit's own SAVEPOINT, on the driver: a rollback to it undoes this unit alone.
+        # The hot path's prepared statements run on the connection directly; the ORM, when a
+        # unit uses it, opens its savepoint inside this one (SQLAlchemy's own, so that a failed
+        # flush rolls back to it rather than ending the group's transaction).
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        driver.execute("SAVEPOINT unit")
         with Session(
             bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
         ) as session:
+            session.info[UNIT_CONNECTION] = connection
             try:
                 result = job.context.run(job.work, session)
-                session.commit()
+                if session.in_transaction() or session.new or session.dirty or session.deleted:
+                    session.commit()  # flushes; objects stay loaded, as after a plain commit
             except Exception as error:
-                # After a fatal error this fails too; the group's error is what is reported.
+                # After a fatal error these fail too; the group's error is what is reported.
                 with contextlib.suppress(DBAPIError):
                     session.rollback()
+                with contextlib.suppress(sqlite3.Error):
+                    driver.execute("ROLLBACK TO unit")
+                    driver.execute("RELEASE unit")
                 return False, error
+        driver.execute("RELEASE unit")
         return True, result
 
     @staticmethod

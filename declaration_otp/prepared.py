@@ -9,13 +9,14 @@ conversions are SQLAlchemy's, per dialect); only the per-call machinery is skipp
 * compiled once per (dialect, parameter names): SQL text, the order of positional parameters,
   and the bind and result processors of the column types (UUID as 32 hex digits on SQLite,
   aware datetimes as UTC, booleans);
-* run with the cursor of the connection the session's transaction already holds, so the
+* run with the cursor of the connection the unit of work's transaction holds, so the
   statement is part of the unit of work (and of its SAVEPOINT) like any other;
 * driver errors become SQLAlchemy's (`DBAPIError.instance`), parameters hidden; a lost
   PostgreSQL connection is invalidated as SQLAlchemy would, so the unit of work ends in
   `DatabaseUnavailable` and the pool replaces the connection;
 * `before_cursor_execute` listeners still see each statement (tests and the benchmark read
-  the product's statements that way).
+  the product's statements that way), and SQL logging (`sqlalchemy.engine` at INFO) shows it,
+  parameters hidden, as SQLAlchemy would.
 
 Statements that need Python-side column defaults are refused at compile time: every value is
 passed explicitly.
@@ -23,10 +24,11 @@ passed explicitly.
 
 from __future__ import annotations
 
+import logging
 from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
@@ -34,6 +36,13 @@ from sqlalchemy.sql.expression import Executable
 from sqlmodel import Session
 
 Processor = Callable[[Any], Any]
+
+# `session.info` key: the connection of the unit of work's transaction, put there by whoever
+# opened it (see database.py, group_commit.py) so that each statement need not go through the
+# session's transaction machinery to find it.
+UNIT_CONNECTION: Final = "unit_connection"
+# SQLAlchemy's statement log (what `echo` turns on).
+_SQL_LOG = logging.getLogger("sqlalchemy.engine.Engine")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +88,7 @@ class Prepared:
     def _execute(
         self, session: Session, params: Mapping[str, Any], *, fetch: bool | None
     ) -> tuple[_Compiled, Any]:
-        connection = session.connection()
+        connection = session.info.get(UNIT_CONNECTION) or session.connection()
         compiled = self._compile(connection.dialect, params)
         if fetch and not compiled.results:
             fetch = False
@@ -146,6 +155,8 @@ def _execute(connection: Connection, sql: str, arguments: Any, *, fetch: bool | 
     try:
         if dispatch:
             dispatch(connection, cursor, sql, arguments, None, False)
+        if _SQL_LOG.isEnabledFor(logging.INFO):
+            _SQL_LOG.info("%s\n[prepared statement; SQL parameters hidden]", sql)
         cursor.execute(sql, arguments)
         if fetch is None:
             return cursor.rowcount

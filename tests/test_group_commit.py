@@ -1,0 +1,185 @@
+"""SQLite group commit: units queued together share one transaction, each in a SAVEPOINT of its
+own. A unit that fails is undone alone and hears its own error; a failed COMMIT fails them all
+and writes nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy import insert as sa_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlmodel import Session
+
+from declaration_otp.database import Database
+from declaration_otp.prepared import Prepared
+
+
+class _TestTables(DeclarativeBase):
+    """A metadata of its own: these tables are not the product's (see test_migrations)."""
+
+
+class Note(_TestTables):
+    __tablename__ = "group_commit_notes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    body: Mapped[str] = mapped_column(unique=True)
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Iterator[Database]:
+    database = Database.from_url(f"sqlite:///{tmp_path / 'group.db'}")
+    _TestTables.metadata.create_all(database.engine)
+    database.run_sync(
+        lambda s: s.execute(
+            text(
+                "CREATE TABLE group_commit_children (id INTEGER PRIMARY KEY, note_id INTEGER "
+                "REFERENCES group_commit_notes (id) DEFERRABLE INITIALLY DEFERRED)"
+            )
+        ),
+        write=True,
+    )
+    try:
+        yield database
+    finally:
+        database.close()
+
+
+def insert(note_id: int, body: str) -> Callable[[Session], int]:
+    def work(session: Session) -> int:
+        session.execute(
+            text("INSERT INTO group_commit_notes (id, body) VALUES (:id, :body)"),
+            {"id": note_id, "body": body},
+        )
+        return note_id
+
+    return work
+
+
+def add(note_id: int, body: str) -> Callable[[Session], int]:
+    """The ORM way: the row is flushed when the unit ends."""
+
+    def work(session: Session) -> int:
+        session.add(Note(id=note_id, body=body))
+        return note_id
+
+    return work
+
+
+_PREPARED_INSERT = Prepared(sa_insert(Note))
+
+
+def prepared_insert_then_refuse(note_id: int) -> Callable[[Session], None]:
+    """A hot-path unit: statements on the connection directly, no ORM transaction at all."""
+
+    def work(session: Session) -> None:
+        _PREPARED_INSERT.run(session, {"id": note_id, "body": f"prepared-{note_id}"})
+        raise Refused(note_id)
+
+    return work
+
+
+def prepared_insert(note_id: int, body: str) -> Callable[[Session], int]:
+    def work(session: Session) -> int:
+        _PREPARED_INSERT.run(session, {"id": note_id, "body": body})
+        return note_id
+
+    return work
+
+
+class Refused(Exception):
+    pass
+
+
+def insert_then_refuse(note_id: int) -> Callable[[Session], None]:
+    def work(session: Session) -> None:
+        insert(note_id, f"refused-{note_id}")(session)
+        raise Refused(note_id)
+
+    return work
+
+
+def in_one_group(database: Database, units: list[Callable[[Session], Any]]) -> list[Any]:
+    """Run `units` as one group: the writer is held by a first unit until all are queued.
+    Returns each unit's result or exception, and checks that one transaction carried them."""
+    begins: list[str] = []
+
+    def count_begins(*args: Any) -> None:
+        if str(args[2]).startswith("BEGIN"):
+            begins.append(args[2])
+
+    held, release = threading.Event(), threading.Event()
+
+    def hold(_session: Session) -> None:
+        held.set()
+        release.wait(10)
+
+    async def run() -> list[Any]:
+        blocker = asyncio.ensure_future(database.write(hold))
+        await asyncio.to_thread(held.wait, 10)
+        event.listen(database.engine, "before_cursor_execute", count_begins)
+        try:
+            queued = [asyncio.ensure_future(database.write(unit)) for unit in units]
+            await asyncio.sleep(0.05)  # every unit is in the writer's queue
+            release.set()
+            await blocker
+            return await asyncio.gather(*queued, return_exceptions=True)
+        finally:
+            event.remove(database.engine, "before_cursor_execute", count_begins)
+
+    outcomes = asyncio.run(run())
+    assert len(begins) == 1, "the units did not share one transaction"
+    return outcomes
+
+
+def stored(database: Database) -> list[tuple[int, str]]:
+    rows = database.run_sync(
+        lambda s: s.execute(text("SELECT id, body FROM group_commit_notes ORDER BY id")).all(),
+        write=False,
+    )
+    return [(row[0], row[1]) for row in rows]
+
+
+def test_a_failing_unit_is_undone_alone_and_hears_its_own_error(database: Database) -> None:
+    outcomes = in_one_group(
+        database,
+        [
+            insert(1, "one"),
+            insert_then_refuse(2),
+            insert(3, "one"),  # the unique body again: IntegrityError at the statement
+            add(4, "four"),
+            add(5, "four"),  # the same at the ORM's flush, when the unit ends
+            insert(6, "six"),
+            prepared_insert_then_refuse(7),
+            prepared_insert(8, "six"),  # unique body: IntegrityError from the driver
+            prepared_insert(9, "nine"),
+        ],
+    )
+    assert outcomes[0] == 1
+    assert isinstance(outcomes[1], Refused)
+    assert isinstance(outcomes[2], IntegrityError)
+    assert outcomes[3] == 4
+    assert isinstance(outcomes[4], IntegrityError)
+    assert outcomes[5] == 6
+    assert isinstance(outcomes[6], Refused)
+    assert isinstance(outcomes[7], IntegrityError)
+    assert outcomes[8] == 9
+    assert stored(database) == [(1, "one"), (4, "four"), (6, "six"), (9, "nine")]
+
+
+def test_a_failed_commit_fails_every_unit_and_writes_nothing(database: Database) -> None:
+    def orphan(session: Session) -> None:
+        # A deferred foreign key is checked by COMMIT only: the whole group's COMMIT fails.
+        session.execute(text("INSERT INTO group_commit_children (id, note_id) VALUES (1, 99)"))
+
+    outcomes = in_one_group(database, [insert(1, "one"), orphan, add(2, "two")])
+    assert all(isinstance(outcome, IntegrityError) for outcome in outcomes), outcomes
+    assert stored(database) == []
+    # The writer goes on serving.
+    assert asyncio.run(database.write(insert(3, "three"))) == 3
+    assert stored(database) == [(3, "three")]
