@@ -34,6 +34,30 @@ from declaration_otp.tables import PhoneSendState, SmsMessage, Verification, Ver
 
 
 @dataclass(frozen=True, slots=True)
+class CodeDraft:
+    """A new code's parts that do not depend on the database: its ids, the code's HMAC and the
+    sealed SMS text. Made before the unit of work, so that none of it is computed while the
+    transaction (on SQLite, the database's one write lock) is held. The code itself is not kept."""
+
+    verification_id: uuid.UUID
+    sms_id: uuid.UUID
+    code_hash: str
+    body_ciphertext: bytes
+
+
+def draft_code(services: Services) -> CodeDraft:
+    settings = services.settings
+    code = generate_code(settings.otp_code_length)
+    verification_id, sms_id = uuid.uuid4(), uuid.uuid4()
+    return CodeDraft(
+        verification_id=verification_id,
+        sms_id=sms_id,
+        code_hash=services.secrets.code_hash(verification_id, code),
+        body_ciphertext=services.secrets.seal_sms(sms_id, settings.sms_text.format(code=code)),
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class IssuedCode:
     verification: Verification
     sms_id: uuid.UUID
@@ -169,10 +193,12 @@ def issue_code(
     phone_number: str,
     declaration_request_id: uuid.UUID | None,
     request_id: str | None,
+    draft: CodeDraft,
     actor: Actor | None = None,
     event: EventKind = EventKind.ISSUED,
 ) -> IssuedCode | LimitDecision:
-    """Check the phone's send limits, replace its active code and queue exactly one SMS.
+    """Check the phone's send limits, replace its active code with `draft` and queue exactly
+    one SMS.
 
     Returns the limit decision instead when sending now is not allowed; nothing is written then
     (the caller answers 429 and records it: see `audit.record_rate_limited`). Otherwise the
@@ -207,14 +233,13 @@ def issue_code(
         request_id=request_id,
         now=now,
     )
-    code = generate_code(settings.otp_code_length)
-    verification_id = uuid.uuid4()
+    verification_id, sms_id = draft.verification_id, draft.sms_id
     expires_at = now + timedelta(seconds=settings.otp_ttl_seconds)
     verification = Verification(
         id=verification_id,
         declaration_request_id=declaration_request_id,
         phone_number=phone_number,
-        code_hash=services.secrets.code_hash(verification_id, code),
+        code_hash=draft.code_hash,
         status=VerificationStatus.NEW.value,
         active=True,
         attempts_count=0,
@@ -222,8 +247,6 @@ def issue_code(
         inserted_at=now,
         updated_at=now,
     )
-    sms_id = uuid.uuid4()
-    text = settings.sms_text.format(code=code)
     # Core inserts in foreign-key order (hot path: no ORM unit of work, no flush); `verification`
     # is handed back detached, as a value.
     _INSERT_VERIFICATION.run(session, _column_values(verification))
@@ -234,7 +257,7 @@ def issue_code(
             "verification_id": verification_id,
             "declaration_request_id": declaration_request_id,
             "phone_number": phone_number,
-            "body_ciphertext": services.secrets.seal_sms(sms_id, text),
+            "body_ciphertext": draft.body_ciphertext,
             "status": SmsStatus.QUEUED.value,
             "attempts": 0,
             "next_attempt_at": now,

@@ -14,7 +14,14 @@ from declaration_otp import audit
 from declaration_otp import declaration_store as store
 from declaration_otp.audit import Actor, EventKind
 from declaration_otp.auth import Caller
-from declaration_otp.codes import attempt_code, cancel_active_codes, issue_code, latest_verification
+from declaration_otp.codes import (
+    CodeDraft,
+    attempt_code,
+    cancel_active_codes,
+    draft_code,
+    issue_code,
+    latest_verification,
+)
 from declaration_otp.envelope import Ok
 from declaration_otp.errors import (
     ApiError,
@@ -45,10 +52,16 @@ async def create_declaration_request(
 ) -> Ok:
     # Already validated against the spec: this only gives it the generated model's types.
     payload = DeclarationRequestCreate.model_validate(body)
+    draft = draft_code(services)
 
     def work(session: Session) -> tuple[DeclarationRequest, bool]:
         request = _create(
-            session, body=payload, services=services, caller=caller, request_id=request_id
+            session,
+            body=payload,
+            services=services,
+            caller=caller,
+            request_id=request_id,
+            draft=draft,
         )
         return request, request.auth_method_type == "OTP"
 
@@ -81,6 +94,7 @@ def _create(
     services: Services,
     caller: Caller,
     request_id: str,
+    draft: CodeDraft,
 ) -> DeclarationRequest:
     # Locking the person serialises concurrent creates for them: exactly one stays pending.
     person = session.exec(
@@ -190,6 +204,7 @@ def _create(
             phone_number=request.auth_phone_number,
             declaration_request_id=request.id,
             request_id=request_id,
+            draft=draft,
             actor=Actor.of(caller),
         )
         if isinstance(issued, LimitDecision):
@@ -286,6 +301,8 @@ async def get_declaration_request(*, id_: str, services: Services, caller: Calle
 
 
 async def resend_otp(*, id_: str, services: Services, caller: Caller, request_id: str) -> Ok:
+    draft = draft_code(services)
+
     def work(session: Session) -> dict[str, Any]:
         request = store.get_owned_for_send(
             session, request_id=uuid.UUID(id_), legal_entity_id=caller.legal_entity_id
@@ -304,6 +321,7 @@ async def resend_otp(*, id_: str, services: Services, caller: Caller, request_id
             phone_number=request.auth_phone_number,
             declaration_request_id=request.id,
             request_id=request_id,
+            draft=draft,
             actor=Actor.of(caller),
             event=EventKind.RESENT,
         )

@@ -13,7 +13,12 @@ from sqlmodel import Session
 from declaration_otp import audit
 from declaration_otp.audit import Actor
 from declaration_otp.auth import Caller
-from declaration_otp.codes import attempt_code, issue_code, latest_phone_verification
+from declaration_otp.codes import (
+    attempt_code,
+    draft_code,
+    issue_code,
+    latest_phone_verification,
+)
 from declaration_otp.envelope import Ok
 from declaration_otp.errors import (
     ApiError,
@@ -52,6 +57,7 @@ async def initialize_verification(
 ) -> Ok:
     phone_number = VerificationInitialize.model_validate(body).phone_number
     _require_allowed_prefix(phone_number, services.settings, "json_data_property")
+    draft = draft_code(services)
 
     def work(session: Session) -> dict[str, Any]:
         issued = issue_code(
@@ -60,6 +66,7 @@ async def initialize_verification(
             phone_number=phone_number,
             declaration_request_id=None,
             request_id=request_id,
+            draft=draft,
             actor=Actor.of(caller),
         )
         if isinstance(issued, LimitDecision):

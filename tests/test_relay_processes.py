@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from sqlmodel import col, select
 
-from declaration_otp.codes import IssuedCode, issue_code
+from declaration_otp.codes import IssuedCode, draft_code, issue_code
 from declaration_otp.database import Database
 from declaration_otp.migrate import upgrade
 from declaration_otp.runtime import Services
@@ -63,6 +63,8 @@ class Outbox:
         )
 
     def queue(self) -> str:
+        draft = draft_code(self.services)
+
         def work(session: Any) -> uuid.UUID:
             issued = issue_code(
                 session,
@@ -70,6 +72,7 @@ class Outbox:
                 phone_number=random_phone(),
                 declaration_request_id=None,
                 request_id="relay-test",
+                draft=draft,
             )
             assert isinstance(issued, IssuedCode)
             return issued.sms_id
