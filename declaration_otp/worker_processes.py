@@ -2,10 +2,11 @@
 
 uvicorn starts its workers with multiprocessing's *spawn*: each worker is a new interpreter that
 imports the CLI, uvicorn and the whole app again, after the supervisor did most of that already;
-two workers on two cores were ready about half a second later than one. Where `fork` exists, the
-supervisor imports the app before starting them and they are forked from it: a worker only builds
-its app (`app_from_environment`) and runs its lifespan (database, relay), exactly as a spawned one
-would.
+two workers on two cores were ready about half a second later than one. On Linux the supervisor
+imports the app before starting them and they are forked from it: a worker only builds its app
+(`app_from_environment`) and runs its lifespan (database, relay), exactly as a spawned one would.
+(macOS has fork too, but its system libraries are not fork-safe: Python spawns there by default,
+and so do we.)
 
 Forking is safe only from a process with one thread (a fork copies locks other threads may hold):
 the supervisor checks that it has no other thread and otherwise keeps spawn. Worker processes
@@ -19,6 +20,7 @@ import contextlib
 import multiprocessing
 import os
 import signal
+import sys
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -51,7 +53,7 @@ def multiprocess_metrics_dir() -> Iterator[None]:
 def fork_workers_from_here() -> bool:
     """Import the app now and have uvicorn fork its workers from this process; False (spawn
     kept) where fork is unavailable or unsafe. Call inside `multiprocess_metrics_dir`."""
-    if "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
+    if not sys.platform.startswith("linux") or threading.active_count() > 1:
         return False
     import uvicorn._subprocess
     from uvicorn.supervisors.multiprocess import SIGNALS
