@@ -111,22 +111,19 @@ def _sqlite_file_missing(url: str) -> bool:
     return not Path(parsed.database).exists()
 
 
-def _schema_revisions(url: str) -> tuple[str | None, str | None]:
+def _schema_revisions(url: str) -> tuple[str | None, str]:
     """(revision the database is at, head revision of the migrations)."""
-    from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
     from sqlalchemy import create_engine
     from sqlalchemy.pool import NullPool
 
-    from declaration_otp.migrate import alembic_config
+    from declaration_otp.schema_version import HEAD_REVISION, database_revision
 
-    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
     if _sqlite_file_missing(url):
-        return None, head
+        return None, HEAD_REVISION
     engine = create_engine(url, poolclass=NullPool)
     try:
         with engine.connect() as connection:
-            return MigrationContext.configure(connection).get_current_revision(), head
+            return database_revision(connection), HEAD_REVISION
     finally:
         engine.dispose()
 

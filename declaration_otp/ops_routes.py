@@ -20,13 +20,14 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import func, text
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from declaration_otp import metrics
 from declaration_otp.runtime import Services, services_of
+from declaration_otp.schema_version import HEAD_REVISION, database_revision
 from declaration_otp.settings import Settings
 from declaration_otp.sms.outbox import SmsStatus
 from declaration_otp.tables import SmsMessage
@@ -50,18 +51,8 @@ def relay_stale_after_seconds(settings: Settings) -> float:
 
 
 @functools.lru_cache(maxsize=1)
-def _head_revision() -> str | None:
-    # Imported on the first readiness check (in a thread), not by every worker at start-up:
-    # alembic is only needed for this one lookup.
-    from alembic.script import ScriptDirectory
-
-    from declaration_otp.migrate import alembic_config
-
-    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
-
-
 def _database_revision(session: Session) -> str | None:
-    return session.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    return database_revision(session.connection())
 
 
 def _outbox_stats(session: Session, now: datetime) -> metrics.OutboxStats:
@@ -90,12 +81,14 @@ async def _ready(services: Services, scope: Scope) -> Response:
         revision = await services.database.read(_database_revision)
         checks["database"] = {"ok": True}
     except Exception as error:
-        # A missing alembic_version table (never migrated) lands here too.
         logger.warning("readiness: database check failed: %s", type(error).__name__)
         revision = None
         checks["database"] = {"ok": False, "error": type(error).__name__}
-    head = await asyncio.to_thread(_head_revision)
-    checks["migrations"] = {"ok": revision == head, "revision": revision, "head": head}
+    checks["migrations"] = {
+        "ok": revision == HEAD_REVISION,
+        "revision": revision,
+        "head": HEAD_REVISION,
+    }
     settings = services.settings
     if settings.relay_enabled:
         beat = services.relay_heartbeat

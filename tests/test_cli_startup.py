@@ -36,7 +36,7 @@ def test_importing_the_cli_does_not_read_the_spec() -> None:
 
 
 def test_workers_do_not_load_alembic() -> None:
-    """The readiness check imports it on first use; a worker's start-up does not."""
+    """Workers know the head revision without it (see schema_version)."""
     probe = "import sys, declaration_otp.app; print('alembic' in sys.modules)"
     result = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60

@@ -7,9 +7,18 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from alembic import command
+from alembic.script import ScriptDirectory
 
 from declaration_otp.migrate import alembic_config, upgrade
+from declaration_otp.schema_version import HEAD_REVISION
 from tests.conftest import Backend
+
+
+def test_the_head_revision_the_code_expects_is_the_newest_migration() -> None:
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    assert head == HEAD_REVISION, (
+        f"a new migration: set HEAD_REVISION in declaration_otp/schema_version.py to {head!r}"
+    )
 
 
 def test_fresh_sqlite_database_migrates_with_no_pending_changes(tmp_path: Path) -> None:
