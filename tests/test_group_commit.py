@@ -74,17 +74,9 @@ def add(note_id: int, body: str) -> Callable[[Session], int]:
 _PREPARED_INSERT = Prepared(sa_insert(Note))
 
 
-def prepared_insert_then_refuse(note_id: int) -> Callable[[Session], None]:
+def prepared_insert(note_id: int, body: str) -> Callable[[Session], int]:
     """A hot-path unit: statements on the connection directly, no ORM transaction at all."""
 
-    def work(session: Session) -> None:
-        _PREPARED_INSERT.run(session, {"id": note_id, "body": f"prepared-{note_id}"})
-        raise Refused(note_id)
-
-    return work
-
-
-def prepared_insert(note_id: int, body: str) -> Callable[[Session], int]:
     def work(session: Session) -> int:
         _PREPARED_INSERT.run(session, {"id": note_id, "body": body})
         return note_id
@@ -93,13 +85,12 @@ def prepared_insert(note_id: int, body: str) -> Callable[[Session], int]:
 
 
 class Refused(Exception):
-    pass
+    """A unit's own refusal (as a 404 or a 429 would be), raised after it wrote."""
 
 
-def insert_then_refuse(note_id: int) -> Callable[[Session], None]:
+def then_refuse(unit: Callable[[Session], int]) -> Callable[[Session], None]:
     def work(session: Session) -> None:
-        insert(note_id, f"refused-{note_id}")(session)
-        raise Refused(note_id)
+        raise Refused(unit(session))
 
     return work
 
@@ -150,12 +141,12 @@ def test_a_failing_unit_is_undone_alone_and_hears_its_own_error(database: Databa
         database,
         [
             insert(1, "one"),
-            insert_then_refuse(2),
+            then_refuse(insert(2, "refused")),
             insert(3, "one"),  # the unique body again: IntegrityError at the statement
             add(4, "four"),
             add(5, "four"),  # the same at the ORM's flush, when the unit ends
             insert(6, "six"),
-            prepared_insert_then_refuse(7),
+            then_refuse(prepared_insert(7, "refused-prepared")),
             prepared_insert(8, "six"),  # unique body: IntegrityError from the driver
             prepared_insert(9, "nine"),
         ],
