@@ -13,7 +13,7 @@ import contextlib
 import contextvars
 import functools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -141,16 +141,23 @@ class Database:
         )
         return cls(engine, threads=pool_size)
 
-    def run_sync(self, work: UnitOfWork[T], *, write: bool) -> T:
-        """Run `work` in one transaction in the calling thread: commit on return."""
+    def run_sync(self, work: UnitOfWork[T], *, write: bool, pipelined: bool = False) -> T:
+        """Run `work` in one transaction in the calling thread: commit on return.
+
+        `pipelined`: see `write`."""
         queue = self._writer_queue() if write else contextlib.nullcontext()
         try:
             with queue, self.engine.connect() as connection:
                 connection.execution_options(write=write)
-                with connection.begin(), Session(bind=connection) as session:
+                with connection.begin() as transaction, Session(bind=connection) as session:
                     session.info[UNIT_CONNECTION] = connection
-                    result = work(session)
-                    session.flush()
+                    # Pipelined, the COMMIT goes out with the statements still queued. After an
+                    # error the pipeline is left (synchronised) before the rollback, which an
+                    # aborted pipeline would refuse.
+                    with _driver_pipeline(connection) if pipelined else contextlib.nullcontext():
+                        result = work(session)
+                        session.flush()
+                        transaction.commit()
                     return result
         except (DBAPIError, PoolTimeoutError) as error:
             if transient(error):
@@ -160,10 +167,19 @@ class Database:
     async def read(self, work: UnitOfWork[T]) -> T:
         return await self._submit(work, write=False)
 
-    async def write(self, work: UnitOfWork[T]) -> T:
-        return await self._submit(work, write=True)
+    async def write(self, work: UnitOfWork[T], *, pipelined: bool = False) -> T:
+        """Run `work` in a write transaction.
 
-    async def _submit(self, work: UnitOfWork[T], *, write: bool) -> T:
+        `pipelined` (PostgreSQL): the driver sends statements whose results are not read (the
+        prepared statements' `run`) without waiting for each answer, together with the next one
+        that is read or the COMMIT; a resend pays about half the round trips. Only for units made
+        of `Prepared` statements alone: SQLAlchemy's own execution reads each statement's result
+        description at once, which a pipeline does not have yet. An error in a statement sent
+        ahead surfaces at the next statement read or at COMMIT and rolls the whole unit back, as
+        any error does. Ignored on SQLite (group commit: see group_commit)."""
+        return await self._submit(work, write=True, pipelined=pipelined)
+
+    async def _submit(self, work: UnitOfWork[T], *, write: bool, pipelined: bool = False) -> T:
         committer = self._writes if write else self._reads
         if committer is not None:
             result: T = await committer.submit(work)
@@ -172,7 +188,7 @@ class Database:
         loop = asyncio.get_running_loop()
         # The caller's context goes along, so log lines of the unit of work carry its request id.
         context = contextvars.copy_context()
-        call = functools.partial(context.run, self.run_sync, work, write=write)
+        call = functools.partial(context.run, self.run_sync, work, write=write, pipelined=pipelined)
         return await loop.run_in_executor(self._executor, call)
 
     def close(self) -> None:
@@ -186,6 +202,32 @@ class Database:
         self.engine.dispose()
         if self._writers is not None:
             self._writers.close()
+
+
+@contextlib.contextmanager
+def _driver_pipeline(connection: Connection) -> Iterator[None]:
+    """psycopg's pipeline mode on the unit's connection, where the driver and libpq have it."""
+    driver = connection.connection.driver_connection
+    if getattr(driver, "pipeline", None) is None:
+        yield
+        return
+    import psycopg  # only reached with psycopg's connections
+
+    if not psycopg.Pipeline.is_supported():
+        yield
+        return
+    try:
+        with driver.pipeline():  # type: ignore[union-attr]
+            yield
+    except BaseException:
+        # A COMMIT that failed in the pipeline leaves the server's transaction aborted while
+        # SQLAlchemy counts it as ended (and skips the pool's reset): roll it back here, or
+        # drop the connection, so that the next unit never starts inside it.
+        try:
+            driver.rollback()  # type: ignore[union-attr]
+        except psycopg.Error:
+            connection.invalidate()
+        raise
 
 
 class _WriterQueue:

@@ -148,7 +148,9 @@ def _arguments(compiled: _Compiled, params: Mapping[str, Any]) -> Any:
 
 
 def _execute(connection: Connection, sql: str, arguments: Any, *, fetch: bool | None) -> Any:
-    """The rows (`fetch`), none (`fetch=False`) or the row count (`fetch=None`)."""
+    """The rows (`fetch`: the statement returns columns), none (`fetch=False`) or the row count
+    (`fetch=None`). In psycopg's pipeline mode (see Database.write) a statement whose rows are
+    not fetched is only queued; its row count is not known yet."""
     fairy = connection.connection
     dispatch = connection.dispatch.before_cursor_execute
     cursor = fairy.cursor()
@@ -160,7 +162,7 @@ def _execute(connection: Connection, sql: str, arguments: Any, *, fetch: bool | 
         cursor.execute(sql, arguments)
         if fetch is None:
             return cursor.rowcount
-        return list(cursor.fetchall()) if fetch and cursor.description else []
+        return list(cursor.fetchall()) if fetch else []
     except connection.dialect.loaded_dbapi.Error as error:
         lost = connection.dialect.is_disconnect(error, fairy, cursor)
         if lost:

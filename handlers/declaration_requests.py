@@ -330,7 +330,8 @@ async def resend_otp(*, id_: str, services: Services, caller: Caller, request_id
         return verification_data(issued.verification)
 
     try:
-        data = await services.database.write(work)
+        # Prepared statements only (see Database.write): half the round trips on PostgreSQL.
+        data = await services.database.write(work, pipelined=True)
     except ApiError as error:
         # A 429 is raised after the request was found and owned: file it under the request.
         await audit.record_rate_limited(

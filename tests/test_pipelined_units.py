@@ -1,0 +1,128 @@
+"""PostgreSQL pipelined units (`Database.write(pipelined=True)`): statements whose results are not
+read are queued and sent with the next one that is, or with the COMMIT. The unit must still be
+all or nothing: an error in a queued statement fails the unit and writes nothing, and the
+connection serves the next unit."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy import insert as sa_insert
+from sqlalchemy import select as sa_select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlmodel import Session
+
+from declaration_otp.database import Database
+from declaration_otp.prepared import Prepared
+from tests.conftest import _postgres_database
+
+
+class _TestTables(DeclarativeBase):
+    """A metadata of its own: these tables are not the product's (see test_migrations)."""
+
+
+class Entry(_TestTables):
+    __tablename__ = "pipelined_entries"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    body: Mapped[str] = mapped_column(unique=True)
+
+
+_INSERT = Prepared(sa_insert(Entry))
+_BODIES = Prepared(sa_select(Entry.body).order_by(Entry.id))
+
+
+@pytest.fixture(scope="module")
+def database() -> Iterator[Database]:
+    for url in _postgres_database():
+        # One connection: every unit below runs on the connection the previous one used.
+        database = Database.from_url(url, pool_size=1)
+        _TestTables.metadata.create_all(database.engine)
+        try:
+            yield database
+        finally:
+            database.close()
+
+
+@pytest.fixture(autouse=True)
+def empty(database: Database) -> None:
+    database.run_sync(lambda s: s.execute(text("DELETE FROM pipelined_entries")), write=True)
+
+
+def bodies(database: Database) -> list[str]:
+    return [row.body for row in database.run_sync(lambda s: _BODIES.rows(s, {}), write=False)]
+
+
+def inserts(*rows: tuple[int, str]) -> Callable[[Session], None]:
+    def work(session: Session) -> None:
+        for entry_id, body in rows:
+            _INSERT.run(session, {"id": entry_id, "body": body})
+
+    return work
+
+
+def count_round_trips(database: Database) -> tuple[list[int], Callable[[], None]]:
+    """Statements the driver was asked to run, per unit (a pipelined one still counts each)."""
+    seen = [0]
+
+    def on_execute(*_args: Any) -> None:
+        seen[0] += 1
+
+    event.listen(database.engine, "before_cursor_execute", on_execute)
+    return seen, lambda: event.remove(database.engine, "before_cursor_execute", on_execute)
+
+
+def test_a_pipelined_unit_commits_every_queued_statement(database: Database) -> None:
+    asyncio.run(database.write(inserts((1, "a"), (2, "b"), (3, "c")), pipelined=True))
+    assert bodies(database) == ["a", "b", "c"]
+
+
+def test_reads_inside_a_pipelined_unit_see_the_statements_queued_before_them(
+    database: Database,
+) -> None:
+    def work(session: Session) -> list[str]:
+        inserts((1, "a"), (2, "b"))(session)
+        return [row.body for row in _BODIES.rows(session, {})]
+
+    assert asyncio.run(database.write(work, pipelined=True)) == ["a", "b"]
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        # The error comes back while a later statement is sent, or only with the COMMIT.
+        [(2, "fresh"), (3, "taken"), (4, "later")],
+        [(2, "fresh"), (3, "taken")],
+    ],
+    ids=["mid-unit", "last"],
+)
+def test_an_error_in_a_queued_statement_fails_the_whole_unit_and_writes_nothing(
+    database: Database, rows: list[tuple[int, str]]
+) -> None:
+    asyncio.run(database.write(inserts((1, "taken")), pipelined=True))
+    seen, stop = count_round_trips(database)
+    try:
+        with pytest.raises(IntegrityError):
+            asyncio.run(database.write(inserts(*rows), pipelined=True))
+    finally:
+        stop()
+    assert seen[0] >= 2  # queued: the colliding insert was sent before its answer was read
+    assert bodies(database) == ["taken"]
+    # The same (only) connection serves the next unit, pipelined or not.
+    asyncio.run(database.write(inserts((5, "next")), pipelined=True))
+    asyncio.run(database.write(inserts((6, "plain"))))
+    assert bodies(database) == ["taken", "next", "plain"]
+
+
+def test_an_exception_raised_by_the_unit_rolls_back_what_was_queued(database: Database) -> None:
+    def work(session: Session) -> None:
+        inserts((1, "queued"))(session)
+        raise LookupError("refused after queuing")
+
+    with pytest.raises(LookupError):
+        asyncio.run(database.write(work, pipelined=True))
+    assert bodies(database) == []
