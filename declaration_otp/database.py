@@ -104,6 +104,8 @@ class Database:
     def __init__(self, engine: Engine, *, threads: int) -> None:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
+        # Decided once: `write(pipelined=True)` is on the resend's path.
+        self._pipelines = _pipelines_supported(engine)
         self._writers = _WriterQueue.for_sqlite(engine) if self.is_sqlite else None
         # SQLite: a writer thread commits queued units together (one writer per file), a reader
         # thread reads beside it (see group_commit). Others: one thread per pooled connection,
@@ -154,7 +156,8 @@ class Database:
                     # Pipelined, the COMMIT goes out with the statements still queued. After an
                     # error the pipeline is left (synchronised) before the rollback, which an
                     # aborted pipeline would refuse.
-                    with _driver_pipeline(connection) if pipelined else contextlib.nullcontext():
+                    pipeline = pipelined and self._pipelines
+                    with _driver_pipeline(connection) if pipeline else contextlib.nullcontext():
                         result = work(session)
                         session.flush()
                         transaction.commit()
@@ -204,28 +207,29 @@ class Database:
             self._writers.close()
 
 
+def _pipelines_supported(engine: Engine) -> bool:
+    """psycopg with a libpq that has pipeline mode (PostgreSQL 14's client library or newer)."""
+    if engine.dialect.driver != "psycopg":
+        return False
+    import psycopg  # only with psycopg's engines: SQLite deployments need not install it
+
+    return bool(psycopg.Pipeline.is_supported())
+
+
 @contextlib.contextmanager
 def _driver_pipeline(connection: Connection) -> Iterator[None]:
-    """psycopg's pipeline mode on the unit's connection, where the driver and libpq have it."""
-    driver = connection.connection.driver_connection
-    if getattr(driver, "pipeline", None) is None:
-        yield
-        return
-    import psycopg  # only reached with psycopg's connections
-
-    if not psycopg.Pipeline.is_supported():
-        yield
-        return
+    """psycopg's pipeline mode on the unit's connection (see `Database.write`)."""
+    driver: Any = connection.connection.driver_connection
     try:
-        with driver.pipeline():  # type: ignore[union-attr]
+        with driver.pipeline():
             yield
     except BaseException:
         # A COMMIT that failed in the pipeline leaves the server's transaction aborted while
         # SQLAlchemy counts it as ended (and skips the pool's reset): roll it back here, or
         # drop the connection, so that the next unit never starts inside it.
         try:
-            driver.rollback()  # type: ignore[union-attr]
-        except psycopg.Error:
+            driver.rollback()
+        except connection.dialect.loaded_dbapi.Error:
             connection.invalidate()
         raise
 
