@@ -92,7 +92,7 @@ def make_lifespan(
         stop = asyncio.Event()
         relay_task = None
         if settings.relay_enabled:
-            relay = Relay.from_services(services)
+            relay = services.relay = Relay.from_services(services)
             relay_task = asyncio.create_task(relay.run(stop), name="sms-relay")
         housekeeping_task = None
         if settings.housekeeping_enabled:

@@ -29,23 +29,26 @@ from declaration_otp.otp_rules import (
 from declaration_otp.phone import mask_phone
 from declaration_otp.prepared import Prepared
 from declaration_otp.runtime import Services
-from declaration_otp.sms.outbox import SmsStatus, cancel_queued_for
-from declaration_otp.tables import PhoneSendState, SmsMessage, Verification, VerifiedPhone
+from declaration_otp.sms.outbox import BirthClaim, ClaimedSms, cancel_queued_for, queue_sms
+from declaration_otp.tables import PhoneSendState, Verification, VerifiedPhone
 
 
 @dataclass(frozen=True, slots=True)
 class CodeDraft:
     """A new code's parts that do not depend on the database: its ids, the code's HMAC and the
     sealed SMS text. Made before the unit of work, so that none of it is computed while the
-    transaction (on SQLite, the database's one write lock) is held. The code itself is not kept."""
+    transaction (on SQLite, the database's one write lock) is held. The code itself is not kept.
+    `claim`: the in-process relay's claim on the SMS, when it can send it at once (see
+    sms/dispatch.py)."""
 
     verification_id: uuid.UUID
     sms_id: uuid.UUID
     code_hash: str
     body_ciphertext: bytes
+    claim: BirthClaim | None = None
 
 
-def draft_code(services: Services) -> CodeDraft:
+def draft_code(services: Services, *, claim: BirthClaim | None = None) -> CodeDraft:
     settings = services.settings
     code = generate_code(settings.otp_code_length)
     verification_id, sms_id = uuid.uuid4(), uuid.uuid4()
@@ -54,6 +57,7 @@ def draft_code(services: Services) -> CodeDraft:
         sms_id=sms_id,
         code_hash=services.secrets.code_hash(verification_id, code),
         body_ciphertext=services.secrets.seal_sms(sms_id, settings.sms_text.format(code=code)),
+        claim=claim,
     )
 
 
@@ -61,6 +65,8 @@ def draft_code(services: Services) -> CodeDraft:
 class IssuedCode:
     verification: Verification
     sms_id: uuid.UUID
+    # The SMS as claimed in this transaction by the draft's claim; None when queued.
+    claimed_sms: ClaimedSms | None = None
 
 
 def _lock_phone(session: Session, *, phone_number: str, services: Services) -> None:
@@ -85,7 +91,6 @@ def _stamp_phone(session: Session, *, phone_number: str, sent_at: datetime, sqli
 
 # The tables behind the models, for Core statements on the hot path.
 _VERIFICATIONS: Table = Verification.__table__  # type: ignore[attr-defined]
-_SMS_MESSAGES: Table = SmsMessage.__table__  # type: ignore[attr-defined]
 _PHONE_SEND_STATES: Table = PhoneSendState.__table__  # type: ignore[attr-defined]
 
 
@@ -115,7 +120,6 @@ _SENT_TIMES = Prepared(
     )
 )
 _INSERT_VERIFICATION = Prepared(sa_insert(_VERIFICATIONS))
-_INSERT_SMS = Prepared(sa_insert(_SMS_MESSAGES))
 
 
 # Spelled exactly as the partial unique indexes' predicate (`WHERE active`), inside each OR
@@ -250,22 +254,17 @@ def issue_code(
     # Core inserts in foreign-key order (hot path: no ORM unit of work, no flush); `verification`
     # is handed back detached, as a value.
     _INSERT_VERIFICATION.run(session, _column_values(verification))
-    _INSERT_SMS.run(
+    claimed_sms = queue_sms(
         session,
-        {
-            "id": sms_id,
-            "verification_id": verification_id,
-            "declaration_request_id": declaration_request_id,
-            "phone_number": phone_number,
-            "body_ciphertext": draft.body_ciphertext,
-            "status": SmsStatus.QUEUED.value,
-            "attempts": 0,
-            "next_attempt_at": now,
-            "expires_at": expires_at,
-            "request_id": request_id,
-            "inserted_at": now,
-            "updated_at": now,
-        },
+        sms_id=sms_id,
+        verification_id=verification_id,
+        declaration_request_id=declaration_request_id,
+        phone_number=phone_number,
+        body_ciphertext=draft.body_ciphertext,
+        expires_at=expires_at,
+        request_id=request_id,
+        now=now,
+        claim=draft.claim,
     )
     _stamp_phone(
         session, phone_number=phone_number, sent_at=now, sqlite=services.database.is_sqlite
@@ -283,7 +282,7 @@ def issue_code(
         flow="verification" if declaration_request_id is None else "declaration_request"
     ).inc()
     metrics.SMS_QUEUED.inc()
-    return IssuedCode(verification=verification, sms_id=sms_id)
+    return IssuedCode(verification=verification, sms_id=sms_id, claimed_sms=claimed_sms)
 
 
 def latest_verification(

@@ -16,6 +16,7 @@ from declaration_otp.ttl_cache import TtlCache
 
 if TYPE_CHECKING:
     from declaration_otp.auth.caller import TokenInfo
+    from declaration_otp.sms.relay import Relay
 
 SERVICES_STATE_KEY = "services"
 AUTH_CACHE_MAX_ENTRIES = 10_000
@@ -35,6 +36,8 @@ class Services:
     clock: Callable[[], datetime] = utc_now
     # Set after a commit that queued SMS so the in-process relay sends without waiting a poll.
     sms_queued: asyncio.Event = field(default_factory=asyncio.Event)
+    # The in-process relay, while it runs: it sends new codes' SMS at once (sms/dispatch.py).
+    relay: Relay | None = None
     # time.monotonic() of the in-process relay loop's latest round (`/health/ready` reads it).
     relay_heartbeat: float | None = None
     # Introspection answers by token HMAC (AUTH_MODE=introspection); None = "not active".

@@ -16,6 +16,7 @@ from declaration_otp.audit import Actor, EventKind
 from declaration_otp.auth import Caller
 from declaration_otp.codes import (
     CodeDraft,
+    IssuedCode,
     attempt_code,
     cancel_active_codes,
     draft_code,
@@ -40,6 +41,7 @@ from declaration_otp.presenters import (
     verification_data,
 )
 from declaration_otp.runtime import Services
+from declaration_otp.sms.dispatch import sms_dispatch
 from declaration_otp.tables import DeclarationRequest, Division, Employee, LegalEntity, Person
 from generated.models import DeclarationRequestApprove, DeclarationRequestCreate
 
@@ -52,34 +54,33 @@ async def create_declaration_request(
 ) -> Ok:
     # Already validated against the spec: this only gives it the generated model's types.
     payload = DeclarationRequestCreate.model_validate(body)
-    draft = draft_code(services)
+    with sms_dispatch(services) as dispatch:
+        draft = draft_code(services, claim=dispatch.claim)
 
-    def work(session: Session) -> tuple[DeclarationRequest, bool]:
-        request = _create(
-            session,
-            body=payload,
-            services=services,
-            caller=caller,
-            request_id=request_id,
-            draft=draft,
-        )
-        return request, request.auth_method_type == "OTP"
+        def work(session: Session) -> tuple[DeclarationRequest, IssuedCode | None]:
+            return _create(
+                session,
+                body=payload,
+                services=services,
+                caller=caller,
+                request_id=request_id,
+                draft=draft,
+            )
 
-    try:
-        request, queued_sms = await services.database.write(work)
-    except ApiError as error:
-        # The 429 rolled the request back: it has no id to file the refusal under.
-        await audit.record_rate_limited(
-            services,
-            error,
-            declaration_request_id=None,
-            actor=Actor.of(caller),
-            request_id=request_id,
-            detail=f"create for person {payload.person_id} refused",
-        )
-        raise
-    if queued_sms:
-        services.sms_queued.set()
+        try:
+            request, issued = await services.database.write(work)
+        except ApiError as error:
+            # The 429 rolled the request back: it has no id to file the refusal under.
+            await audit.record_rate_limited(
+                services,
+                error,
+                declaration_request_id=None,
+                actor=Actor.of(caller),
+                request_id=request_id,
+                detail=f"create for person {payload.person_id} refused",
+            )
+            raise
+        dispatch.committed(issued)
     return Ok(
         data=declaration_request_data(request),
         status=201,
@@ -95,7 +96,8 @@ def _create(
     caller: Caller,
     request_id: str,
     draft: CodeDraft,
-) -> DeclarationRequest:
+) -> tuple[DeclarationRequest, IssuedCode | None]:
+    """The new request, and its code when it authorises by OTP."""
     # Locking the person serialises concurrent creates for them: exactly one stays pending.
     person = session.exec(
         select(Person).where(Person.id == body.person_id).with_for_update()
@@ -197,19 +199,20 @@ def _create(
     )
     session.add(request)
     session.flush()
-    if request.auth_method_type == "OTP" and request.auth_phone_number:
-        issued = issue_code(
-            session,
-            services=services,
-            phone_number=request.auth_phone_number,
-            declaration_request_id=request.id,
-            request_id=request_id,
-            draft=draft,
-            actor=Actor.of(caller),
-        )
-        if isinstance(issued, LimitDecision):
-            raise too_many_requests(issued.retry_after_seconds)
-    return request
+    if request.auth_method_type != "OTP" or not request.auth_phone_number:
+        return request, None
+    issued = issue_code(
+        session,
+        services=services,
+        phone_number=request.auth_phone_number,
+        declaration_request_id=request.id,
+        request_id=request_id,
+        draft=draft,
+        actor=Actor.of(caller),
+    )
+    if isinstance(issued, LimitDecision):
+        raise too_many_requests(issued.retry_after_seconds)
+    return request, issued
 
 
 def _data_to_be_signed(
@@ -301,49 +304,50 @@ async def get_declaration_request(*, id_: str, services: Services, caller: Calle
 
 
 async def resend_otp(*, id_: str, services: Services, caller: Caller, request_id: str) -> Ok:
-    draft = draft_code(services)
+    with sms_dispatch(services) as dispatch:
+        draft = draft_code(services, claim=dispatch.claim)
 
-    def work(session: Session) -> dict[str, Any]:
-        request = store.get_owned_for_send(
-            session, request_id=uuid.UUID(id_), legal_entity_id=caller.legal_entity_id
-        )
-        if request is None:
-            raise not_found(NOT_FOUND)
-        if request.status != "NEW":
-            raise validation_failed([invalid_entry("$.status", "incorrect status")])
-        if request.auth_method_type != "OTP" or not request.auth_phone_number:
-            raise validation_failed(
-                [invalid_entry("$.authentication_method_current", "Auth method is not OTP")]
+        def work(session: Session) -> tuple[dict[str, Any], IssuedCode]:
+            request = store.get_owned_for_send(
+                session, request_id=uuid.UUID(id_), legal_entity_id=caller.legal_entity_id
             )
-        issued = issue_code(
-            session,
-            services=services,
-            phone_number=request.auth_phone_number,
-            declaration_request_id=request.id,
-            request_id=request_id,
-            draft=draft,
-            actor=Actor.of(caller),
-            event=EventKind.RESENT,
-        )
-        if isinstance(issued, LimitDecision):
-            raise too_many_requests(issued.retry_after_seconds)
-        return verification_data(issued.verification)
+            if request is None:
+                raise not_found(NOT_FOUND)
+            if request.status != "NEW":
+                raise validation_failed([invalid_entry("$.status", "incorrect status")])
+            if request.auth_method_type != "OTP" or not request.auth_phone_number:
+                raise validation_failed(
+                    [invalid_entry("$.authentication_method_current", "Auth method is not OTP")]
+                )
+            issued = issue_code(
+                session,
+                services=services,
+                phone_number=request.auth_phone_number,
+                declaration_request_id=request.id,
+                request_id=request_id,
+                draft=draft,
+                actor=Actor.of(caller),
+                event=EventKind.RESENT,
+            )
+            if isinstance(issued, LimitDecision):
+                raise too_many_requests(issued.retry_after_seconds)
+            return verification_data(issued.verification), issued
 
-    try:
-        # Prepared statements only (see Database.write): half the round trips on PostgreSQL.
-        data = await services.database.write(work, pipelined=True)
-    except ApiError as error:
-        # A 429 is raised after the request was found and owned: file it under the request.
-        await audit.record_rate_limited(
-            services,
-            error,
-            declaration_request_id=uuid.UUID(id_),
-            actor=Actor.of(caller),
-            request_id=request_id,
-            detail="resend refused",
-        )
-        raise
-    services.sms_queued.set()
+        try:
+            # Prepared statements only (see Database.write): half the round trips on PostgreSQL.
+            data, issued = await services.database.write(work, pipelined=True)
+        except ApiError as error:
+            # A 429 is raised after the request was found and owned: file it under the request.
+            await audit.record_rate_limited(
+                services,
+                error,
+                declaration_request_id=uuid.UUID(id_),
+                actor=Actor.of(caller),
+                request_id=request_id,
+                detail="resend refused",
+            )
+            raise
+        dispatch.committed(issued)
     return Ok(data=data)
 
 

@@ -14,6 +14,7 @@ from declaration_otp import audit
 from declaration_otp.audit import Actor
 from declaration_otp.auth import Caller
 from declaration_otp.codes import (
+    IssuedCode,
     attempt_code,
     draft_code,
     issue_code,
@@ -33,6 +34,7 @@ from declaration_otp.phone import mask_phone
 from declaration_otp.presenters import iso_utc, verification_data
 from declaration_otp.runtime import Services
 from declaration_otp.settings import Settings
+from declaration_otp.sms.dispatch import sms_dispatch
 from declaration_otp.sms.relay import destination_allowed
 from declaration_otp.tables import VerifiedPhone
 from generated.models import VerificationComplete, VerificationInitialize
@@ -57,35 +59,36 @@ async def initialize_verification(
 ) -> Ok:
     phone_number = VerificationInitialize.model_validate(body).phone_number
     _require_allowed_prefix(phone_number, services.settings, "json_data_property")
-    draft = draft_code(services)
+    with sms_dispatch(services) as dispatch:
+        draft = draft_code(services, claim=dispatch.claim)
 
-    def work(session: Session) -> dict[str, Any]:
-        issued = issue_code(
-            session,
-            services=services,
-            phone_number=phone_number,
-            declaration_request_id=None,
-            request_id=request_id,
-            draft=draft,
-            actor=Actor.of(caller),
-        )
-        if isinstance(issued, LimitDecision):
-            raise too_many_requests(issued.retry_after_seconds)
-        return verification_data(issued.verification)
+        def work(session: Session) -> tuple[dict[str, Any], IssuedCode]:
+            issued = issue_code(
+                session,
+                services=services,
+                phone_number=phone_number,
+                declaration_request_id=None,
+                request_id=request_id,
+                draft=draft,
+                actor=Actor.of(caller),
+            )
+            if isinstance(issued, LimitDecision):
+                raise too_many_requests(issued.retry_after_seconds)
+            return verification_data(issued.verification), issued
 
-    try:
-        data = await services.database.write(work)
-    except ApiError as error:
-        await audit.record_rate_limited(
-            services,
-            error,
-            declaration_request_id=None,
-            actor=Actor.of(caller),
-            request_id=request_id,
-            detail=f"SMS to {mask_phone(phone_number)} refused",
-        )
-        raise
-    services.sms_queued.set()
+        try:
+            data, issued = await services.database.write(work)
+        except ApiError as error:
+            await audit.record_rate_limited(
+                services,
+                error,
+                declaration_request_id=None,
+                actor=Actor.of(caller),
+                request_id=request_id,
+                detail=f"SMS to {mask_phone(phone_number)} refused",
+            )
+            raise
+        dispatch.committed(issued)
     return Ok(data=data, status=201)
 
 

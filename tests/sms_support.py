@@ -16,7 +16,15 @@ from declaration_otp.database import Database
 from declaration_otp.migrate import upgrade
 from declaration_otp.settings import Settings
 from declaration_otp.tables import SmsAttempt, SmsMessage
-from tests.conftest import TEST_SECRET, Backend, FakeClock, World, random_phone
+from tests.conftest import (
+    TEST_SECRET,
+    Backend,
+    FakeClock,
+    World,
+    _postgres_database,
+    random_phone,
+)
+from tests.fake_sms_provider import FakeProvider
 
 T = TypeVar("T")
 
@@ -50,6 +58,27 @@ def gateway_backend(name: str, url: str, tmp_dir: Path, **overrides: Any) -> Ite
     with TestClient(create_app(settings, clock=clock), raise_server_exceptions=False) as client:
         yield Backend(name, client, settings, database, clock, tmp_dir / "unused.jsonl")
     database.close()
+
+
+def running_provider() -> Iterator[FakeProvider]:
+    """A fake provider for a test module; no request is left hanging when it ends."""
+    provider = FakeProvider().start()
+    yield provider
+    provider.release.set()
+    provider.stop()
+
+
+def http_gateway_backend(
+    kind: str, tmp_dir: Path, fake: FakeProvider, **overrides: Any
+) -> Iterator[Backend]:
+    """A running app on a new SQLite file or PostgreSQL database (`kind`) whose relay sends to
+    `fake` through the `http` gateway."""
+    overrides = {"sms_gateway": "http", "sms_http_url": f"{fake.url}/sms", **overrides}
+    if kind == "sqlite":
+        yield from gateway_backend(kind, f"sqlite:///{tmp_dir / 'relay.db'}", tmp_dir, **overrides)
+    else:
+        for url in _postgres_database():
+            yield from gateway_backend(kind, url, tmp_dir, **overrides)
 
 
 def wait_until(probe: Callable[[], T], timeout: float = 15.0, what: str = "condition") -> T:

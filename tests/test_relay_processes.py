@@ -24,10 +24,11 @@ from declaration_otp.migrate import upgrade
 from declaration_otp.runtime import Services
 from declaration_otp.secrets_at_rest import SecretBox
 from declaration_otp.settings import Settings
+from declaration_otp.sms.outbox import BirthClaim
 from declaration_otp.tables import SmsAttempt, SmsMessage
 from tests.conftest import TEST_SECRET, _postgres_database, random_phone
 from tests.fake_sms_provider import FakeProvider
-from tests.sms_support import wait_until
+from tests.sms_support import running_provider, wait_until
 
 # Send deadline 0.5 + 1.5 + 1 = 3 s, so a claim lasts 6 s: a dead relay's message is taken over
 # by the next relay within 6 s.
@@ -62,8 +63,9 @@ class Outbox:
             settings=self.settings, database=self.database, secrets=SecretBox(TEST_SECRET)
         )
 
-    def queue(self) -> str:
-        draft = draft_code(self.services)
+    def queue(self, claim: BirthClaim | None = None) -> str:
+        """Queue a code's SMS; with `claim`, claimed at birth by a process that never sends it."""
+        draft = draft_code(self.services, claim=claim)
 
         def work(session: Any) -> uuid.UUID:
             issued = issue_code(
@@ -133,10 +135,7 @@ class RelayProcess:
 
 @pytest.fixture(scope="module")
 def fake() -> Iterator[FakeProvider]:
-    provider = FakeProvider().start()
-    yield provider
-    provider.release.set()
-    provider.stop()
+    yield from running_provider()
 
 
 @pytest.fixture
@@ -187,6 +186,23 @@ def test_sigkill_between_claim_and_send_loses_nothing(
     wait_until(lambda: sqlite_outbox.message(message_id).status == "sent", 20, "sent")
     assert fake.accepted_for(message_id) == 1
     assert sqlite_outbox.outcomes(message_id) == ["abandoned", "sent"]
+
+
+def test_a_process_that_dies_after_claiming_at_birth_loses_nothing(
+    sqlite_outbox: Outbox, fake: FakeProvider, relays: list[RelayProcess], tmp_path: Path
+) -> None:
+    # The API process committed the code with its SMS claimed (sms/dispatch.py) and died before
+    # its relay sent it: no one else may take the message until the claim expires, then any
+    # relay does.
+    claim = BirthClaim(gateway="http", claim_token=uuid.uuid4(), attempt_id=uuid.uuid4(), seconds=2)
+    message_id = sqlite_outbox.queue(claim)
+    assert sqlite_outbox.message(message_id).status == "sending"
+    assert sqlite_outbox.outcomes(message_id) == ["sending"]
+    _start(relays, sqlite_outbox, fake, tmp_path)
+    wait_until(lambda: sqlite_outbox.message(message_id).status == "sent", 20, "sent")
+    assert fake.accepted_for(message_id) == 1
+    assert sqlite_outbox.outcomes(message_id) == ["abandoned", "sent"]
+    assert sqlite_outbox.message(message_id).attempts == 2
 
 
 def test_sigkill_between_send_and_recording_sends_at_most_one_duplicate(

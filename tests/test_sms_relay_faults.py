@@ -13,14 +13,15 @@ from datetime import timedelta
 import pytest
 
 from declaration_otp.sms.relay import retry_delay
-from tests.conftest import Backend, World, _postgres_database, make_world
+from tests.conftest import Backend, World, make_world
 from tests.fake_sms_provider import FakeProvider
 from tests.sms_support import (
     FAST_RELAY,
     attempts_of,
-    gateway_backend,
+    http_gateway_backend,
     initialize,
     message_of,
+    running_provider,
     status_of,
     wait_until,
 )
@@ -30,10 +31,7 @@ PROVIDER_KEY = "Bearer provider-key-never-logged"
 
 @pytest.fixture(scope="module")
 def fake() -> Iterator[FakeProvider]:
-    provider = FakeProvider().start()
-    yield provider
-    provider.release.set()
-    provider.stop()
+    yield from running_provider()
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
@@ -41,18 +39,9 @@ def http_backend(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, fake: FakeProvider
 ) -> Iterator[Backend]:
     tmp_dir = tmp_path_factory.mktemp(f"relay-{request.param}")
-    overrides = {
-        "sms_gateway": "http",
-        "sms_http_url": f"{fake.url}/sms",
-        "sms_http_authorization": PROVIDER_KEY,
-    }
-    if request.param == "sqlite":
-        yield from gateway_backend(
-            "sqlite", f"sqlite:///{tmp_dir / 'relay.db'}", tmp_dir, **overrides
-        )
-    else:
-        for url in _postgres_database():
-            yield from gateway_backend("postgres", url, tmp_dir, **overrides)
+    yield from http_gateway_backend(
+        request.param, tmp_dir, fake, sms_http_authorization=PROVIDER_KEY
+    )
 
 
 @pytest.fixture

@@ -137,5 +137,16 @@ class GatewayRouter:
                 return Route(gateway, breaker, probe)
         return None
 
+    def steady_route(self) -> Route | None:
+        """Where a new message can go at once, outside the relay's batches: the first gateway
+        whose circuit is closed. None while a circuit before it is due a probe (the relay's
+        loop sends probes, one message each) or every circuit is open."""
+        for gateway, breaker in self._routes:
+            if breaker.state is CircuitState.CLOSED:
+                return Route(gateway, breaker, probe=False)
+            if breaker.available():
+                return None
+        return None
+
     def seconds_until_probe(self) -> float:
         return min(breaker.seconds_until_probe() for _, breaker in self._routes)

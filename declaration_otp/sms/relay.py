@@ -2,7 +2,10 @@
 
 One batch at a time, its messages sent concurrently; each send is bounded by
 `Settings.sms_send_deadline_seconds`, well inside the claim, so no other relay takes a message
-while it is in flight. See docs/sms-delivery.md for what is and is not promised.
+while it is in flight. Beside the batches, a message claimed in the transaction that queued it
+(see sms/dispatch.py) is sent as soon as that transaction commits; at most
+`RELAY_BATCH_SIZE` such sends are in flight. See docs/sms-delivery.md for what is and is not
+promised.
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ import contextlib
 import logging
 import random
 import time
+import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TypeVar
 
@@ -25,6 +30,7 @@ from declaration_otp.runtime import Services
 from declaration_otp.sms.circuit import GatewayRouter, Route
 from declaration_otp.sms.gateways import OutgoingSms, SendFailed, gateway_from_settings
 from declaration_otp.sms.outbox import (
+    BirthClaim,
     ClaimedSms,
     SendOutcome,
     SmsStatus,
@@ -61,11 +67,23 @@ def _observe_gateway(route: Route, outcome: str, started: float) -> None:
     metrics.GATEWAY_SECONDS.labels(gateway=route.gateway.name, outcome=outcome).observe(seconds)
 
 
+@dataclass(frozen=True, slots=True)
+class SendSlot:
+    """One message this relay has promised to send as soon as its transaction commits."""
+
+    route: Route
+    claim: BirthClaim
+
+
 class Relay:
     def __init__(self, services: Services, router: GatewayRouter) -> None:
         self.services = services
         self.router = router
         self._blocked = False
+        # Claims taken at birth (reserved slots and the sends in flight); only while `run` runs.
+        self._accepting = False
+        self._slots = 0
+        self._direct: set[asyncio.Task[None]] = set()
 
     @classmethod
     def from_services(cls, services: Services) -> Relay:
@@ -84,8 +102,63 @@ class Relay:
         )
         return cls(services, router)
 
+    def reserve(self) -> SendSlot | None:
+        """A claim for a message about to be queued, when this relay can send it the moment its
+        transaction commits: the relay runs, fewer than `RELAY_BATCH_SIZE` such sends are
+        reserved or in flight, and a gateway's circuit is closed. Else None: the message is
+        queued, and claimed by a batch."""
+        settings = self.services.settings
+        if not self._accepting or self._slots >= settings.relay_batch_size:
+            return None
+        route = self.router.steady_route()
+        if route is None:
+            return None
+        self._slots += 1
+        claim = BirthClaim(
+            gateway=route.gateway.name,
+            claim_token=uuid.uuid4(),
+            attempt_id=uuid.uuid4(),
+            seconds=settings.relay_claim_seconds,
+        )
+        return SendSlot(route, claim)
+
+    def release(self, _slot: SendSlot) -> None:
+        """The slot's transaction did not queue a message (it failed, or sent nothing)."""
+        self._slots -= 1
+
+    def send_claimed(self, slot: SendSlot, message: ClaimedSms) -> None:
+        """Send `message`, claimed by `slot` in a transaction that has committed."""
+        if not self._accepting:
+            # Stopping: the claim expires and any relay sends the message (sms-delivery.md).
+            self._slots -= 1
+            logger.info("relay: stopping; message %s is left to its claim's expiry", message.id)
+            return
+        task = asyncio.create_task(self._deliver(message, slot.route), name="sms-send")
+        self._direct.add(task)
+        task.add_done_callback(self._direct_done)
+
+    def _direct_done(self, task: asyncio.Task[None]) -> None:
+        self._direct.discard(task)
+        self._slots -= 1
+        if not task.cancelled() and (error := task.exception()) is not None:
+            logger.error("relay: a send failed unexpectedly", exc_info=error)
+
     async def run(self, stop: asyncio.Event) -> None:
-        """Deliver until `stop` is set; the batch in hand is finished first."""
+        """Deliver until `stop` is set; the batch in hand and the sends in flight are finished
+        first (when cancelled, they give their messages back: see `_send_one`)."""
+        self._accepting = True
+        try:
+            await self._run_batches(stop)
+            self._accepting = False
+            await asyncio.gather(*self._direct, return_exceptions=True)
+        finally:
+            self._accepting = False
+            pending = [task for task in self._direct if not task.done()]
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    async def _run_batches(self, stop: asyncio.Event) -> None:
         settings = self.services.settings
         while not stop.is_set():
             self.services.relay_heartbeat = time.monotonic()
