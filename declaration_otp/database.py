@@ -13,6 +13,7 @@ import contextlib
 import contextvars
 import functools
 import os
+import select
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -24,7 +25,7 @@ except ImportError:  # Windows: no writer queue, SQLite's busy handler alone
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Session
@@ -62,16 +63,40 @@ def make_engine(
         _configure_sqlite(engine, busy_timeout_ms)
         return engine
     options = f"-c statement_timeout={int(statement_timeout_ms)}"
-    return create_engine(
+    engine = create_engine(
         url,
         pool_size=pool_size,
         max_overflow=0,
-        # A connection broken by a database restart is found and replaced at checkout.
-        pool_pre_ping=True,
         pool_timeout=connect_timeout_seconds,
         connect_args={"connect_timeout": connect_timeout_seconds, "options": options},
         hide_parameters=True,
     )
+    event.listen(engine, "checkout", _replace_if_closed_by_server)
+    return engine
+
+
+def _replace_if_closed_by_server(
+    dbapi_connection: Any, _record: ConnectionPoolEntry, _proxy: Any
+) -> None:
+    """A pooled connection the server has closed is replaced at checkout, without a round trip.
+
+    A connection waiting in the pool has nothing to read unless the server has closed it
+    (restart, `pg_terminate_backend`, idle timeout: it says why, then closes the socket), so one
+    non-blocking poll of the socket finds those where a ping per checkout (`pool_pre_ping`) would
+    cost a round trip on every unit of work. A peer that vanished without closing (a cut network)
+    is found by neither before the first statement; that statement then fails as unavailable."""
+    if dbapi_connection.closed or _readable(dbapi_connection.fileno()):
+        # SQLAlchemy drops this connection and checks out a new one.
+        raise DisconnectionError("the server closed this pooled connection")
+
+
+def _readable(fd: int) -> bool:
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(fd, select.POLLIN | select.POLLPRI)
+        return bool(poller.poll(0))
+    readable, _, _ = select.select([fd], [], [], 0)  # Windows: no poll()
+    return bool(readable)
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:

@@ -1,0 +1,77 @@
+"""PostgreSQL pooled connections the server closed (restart, terminate, idle timeout) are
+replaced when checked out, without a ping per checkout (database.py)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import text
+from sqlmodel import Session
+
+from declaration_otp.database import Database
+from tests.conftest import POSTGRES_ADMIN_URL, _postgres_database
+
+
+@pytest.fixture(scope="module")
+def database() -> Iterator[Database]:
+    for url in _postgres_database():
+        database = Database.from_url(url, pool_size=2)
+        try:
+            yield database
+        finally:
+            database.close()
+
+
+def _pid(session: Session) -> int:
+    return int(session.execute(text("SELECT pg_backend_pid()")).scalar_one())
+
+
+def _backend_pid(database: Database) -> int:
+    return database.run_sync(_pid, write=False)
+
+
+def _terminate(*pids: int) -> None:
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            for pid in pids:
+                connection.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid})
+    finally:
+        admin.dispose()
+
+
+def test_a_connection_the_server_closed_is_replaced_at_checkout(database: Database) -> None:
+    before = _backend_pid(database)
+    assert _backend_pid(database) == before  # the pool hands the same connection back
+    _terminate(before)
+    after = _backend_pid(database)  # no error: a new connection, not the closed one
+    assert after != before
+    assert _backend_pid(database) == after
+
+
+def test_every_closed_connection_is_replaced_after_a_mass_termination(database: Database) -> None:
+    # Two units at once check out both pooled connections; then the server drops both.
+    pids: set[int] = set()
+    barrier = threading.Barrier(2)
+
+    def hold(session: Session) -> None:
+        barrier.wait(10)
+        pids.add(_pid(session))
+
+    threads = [
+        threading.Thread(target=database.run_sync, args=(hold,), kwargs={"write": True})
+        for _ in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert len(pids) == 2
+    _terminate(*pids)
+    for _ in range(4):
+        assert _backend_pid(database) not in pids
+    # Writes work as well, and nothing was lost on the way.
+    assert database.run_sync(lambda s: s.execute(text("SELECT 1")).scalar(), write=True) == 1
