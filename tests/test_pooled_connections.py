@@ -1,8 +1,10 @@
-"""PostgreSQL pooled connections the server closed (restart, terminate, idle timeout) are
-replaced when checked out, without a ping per checkout (database.py)."""
+"""PostgreSQL pooled connections (database.py): those the server closed (restart, terminate, idle
+timeout) are replaced when checked out, without a ping per checkout; a one-statement read runs
+without a transaction block and leaves none of that behind for the next unit."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Iterator
 
@@ -75,3 +77,34 @@ def test_every_closed_connection_is_replaced_after_a_mass_termination(database: 
         assert _backend_pid(database) not in pids
     # Writes work as well, and nothing was lost on the way.
     assert database.run_sync(lambda s: s.execute(text("SELECT 1")).scalar(), write=True) == 1
+
+
+def _driver_state_after_a_select(session: Session) -> str:
+    session.execute(text("SELECT 1"))
+    driver = session.connection().connection.driver_connection
+    return str(driver.info.transaction_status.name)
+
+
+def test_a_one_statement_read_sends_no_begin_and_leaves_no_autocommit_behind(
+    database: Database,
+) -> None:
+    one = asyncio.run(database.read(_driver_state_after_a_select, one_statement=True))
+    assert one == "IDLE"  # no transaction block was open around the statement
+    assert asyncio.run(database.read(_driver_state_after_a_select)) == "INTRANS"
+    # Writes on the same pooled connections are still all or nothing.
+    database.run_sync(
+        lambda s: s.execute(text("CREATE TABLE IF NOT EXISTS probe (n int)")), write=True
+    )
+
+    def insert_then_fail(session: Session) -> None:
+        session.execute(text("INSERT INTO probe VALUES (1)"))
+        raise RuntimeError("the unit fails after its insert")
+
+    for _ in range(3):  # whichever pooled connection the read used
+        asyncio.run(database.read(_driver_state_after_a_select, one_statement=True))
+        with pytest.raises(RuntimeError):
+            database.run_sync(insert_then_fail, write=True)
+    count = database.run_sync(
+        lambda s: s.execute(text("SELECT count(*) FROM probe")).scalar_one(), write=False
+    )
+    assert count == 0

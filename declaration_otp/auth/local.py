@@ -91,7 +91,8 @@ async def local_token_info(services: Services, token: str) -> TokenInfo | None:
     token_hash = services.secrets.token_hash(token)
     now = services.clock()
     return await services.database.read(
-        lambda session: find_token_info(session, token_hash=token_hash, now=now)
+        lambda session: find_token_info(session, token_hash=token_hash, now=now),
+        one_statement=True,
     )
 
 
