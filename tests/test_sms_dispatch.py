@@ -8,22 +8,27 @@ The API through the app's test client, the relay through real HTTP to a fake pro
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlmodel import Session, col, select
 
+from declaration_otp.codes import IssuedCode, draft_code, issue_code
 from declaration_otp.database import Database
 from declaration_otp.migrate import upgrade
 from declaration_otp.runtime import Services
 from declaration_otp.secrets_at_rest import SecretBox
 from declaration_otp.settings import Settings
 from declaration_otp.sms.relay import Relay
-from tests.conftest import TEST_SECRET, Backend, World, make_world
+from declaration_otp.tables import SmsAttempt, SmsMessage
+from tests.conftest import TEST_SECRET, Backend, World, make_world, random_phone
 from tests.fake_sms_provider import FakeProvider
 from tests.sms_support import (
+    FAST_RELAY,
     attempts_of,
     http_gateway_backend,
     initialize,
@@ -113,8 +118,8 @@ def test_a_request_that_fails_gives_its_slot_back(world: World) -> None:
     for _ in range(BATCH + 1):
         missing = world.resend(str(uuid.uuid4()))
         assert missing.status_code == 404
-    fake_sends = [initialize(world)[1] for _ in range(BATCH)]
-    for data in fake_sends:
+    codes = [initialize(world)[1] for _ in range(BATCH)]
+    for data in codes:
         _claimed_at_birth(world, data["id"])
 
 
@@ -127,9 +132,7 @@ def _services(tmp_path: Path, **overrides: object) -> Services:
     settings = Settings(
         database_url=url,
         secret_key=TEST_SECRET,  # type: ignore[arg-type]
-        relay_batch_size=BATCH,
-        sms_circuit_failures=1,
-        **overrides,  # type: ignore[arg-type]
+        **{"relay_batch_size": BATCH, "sms_circuit_failures": 1, **overrides},  # type: ignore[arg-type]
     )
     return Services(
         settings=settings,
@@ -172,4 +175,80 @@ def test_slots_only_while_running_within_the_batch_size_and_a_closed_circuit(
     try:
         asyncio.run(scenario())
     finally:
+        services.database.close()
+
+
+# --- stopping with sends in flight -----------------------------------------------------------
+
+
+async def _send_one_claimed(services: Services, relay: Relay) -> uuid.UUID:
+    """What a handler does: reserve, issue the code with its SMS claimed, hand it over."""
+    slot = relay.reserve()
+    assert slot is not None
+    draft = draft_code(services, claim=slot.claim)
+    issued = await services.database.write(
+        lambda s: issue_code(
+            s,
+            services=services,
+            phone_number=random_phone(),
+            declaration_request_id=None,
+            request_id="dispatch-test",
+            draft=draft,
+        )
+    )
+    assert isinstance(issued, IssuedCode) and issued.claimed_sms is not None
+    relay.send_claimed(slot, issued.claimed_sms)
+    return issued.sms_id
+
+
+def _outbox_state(services: Services, message_id: uuid.UUID) -> tuple[str, list[str]]:
+    def read(session: Session) -> tuple[str, list[str]]:
+        message = session.get(SmsMessage, message_id)
+        assert message is not None
+        attempts = session.exec(
+            select(SmsAttempt)
+            .where(SmsAttempt.message_id == message_id)
+            .order_by(col(SmsAttempt.attempt_no))
+        ).all()
+        return message.status, [a.outcome for a in attempts]
+
+    return services.database.run_sync(read, write=False)
+
+
+@pytest.mark.parametrize(
+    ("mode", "cancelled", "expected"),
+    [
+        # Stopped within the grace period: the send in flight is finished and recorded.
+        ("slow", False, ("sent", ["sent"])),
+        # Cancelled past it: the message is given back at once, not left to its claim's expiry.
+        ("hang", True, ("queued", ["released"])),
+    ],
+)
+def test_stopping_finishes_or_gives_back_the_sends_in_flight(
+    tmp_path: Path, fake: FakeProvider, mode: str, cancelled: bool, expected: tuple[str, list[str]]
+) -> None:
+    fake.mode, fake.delay = mode, 0.3 if mode == "slow" else 10.0
+    fake.release.clear()
+    services = _services(tmp_path, sms_gateway="http", sms_http_url=f"{fake.url}/sms", **FAST_RELAY)
+
+    async def scenario() -> uuid.UUID:
+        relay = Relay.from_services(services)
+        stop = asyncio.Event()
+        running = asyncio.create_task(relay.run(stop))
+        await asyncio.sleep(0.05)
+        message_id = await _send_one_claimed(services, relay)
+        await asyncio.to_thread(fake.wait_for_request, str(message_id))
+        stop.set()
+        if cancelled:
+            running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(running, 10)
+        await services.http.aclose()
+        return message_id
+
+    try:
+        message_id = asyncio.run(scenario())
+        assert _outbox_state(services, message_id) == expected
+    finally:
+        fake.release.set()
         services.database.close()
