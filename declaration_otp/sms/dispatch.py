@@ -20,36 +20,38 @@ from declaration_otp.sms.outbox import BirthClaim
 
 if TYPE_CHECKING:
     from declaration_otp.codes import IssuedCode
-    from declaration_otp.sms.relay import SendSlot
+    from declaration_otp.sms.relay import Relay, SendSlot
 
 
 class SmsDispatch:
     def __init__(self, services: Services) -> None:
         self._services = services
         relay = services.relay
-        self._slot: SendSlot | None = relay.reserve() if relay is not None else None
+        slot = relay.reserve() if relay is not None else None
+        # The relay that promised to send, with its promise; None once kept or given back.
+        self._reserved: tuple[Relay, SendSlot] | None = (
+            (relay, slot) if relay is not None and slot is not None else None
+        )
 
     @property
     def claim(self) -> BirthClaim | None:
         """For the code's draft (`draft_code(claim=...)`)."""
-        return self._slot.claim if self._slot is not None else None
+        return self._reserved[1].claim if self._reserved is not None else None
 
     def committed(self, issued: IssuedCode | None) -> None:
         """After the commit: send the SMS claimed in the transaction, or wake the relay for a
         queued one. `issued` None: the transaction queued no SMS."""
         if issued is None:
             return
-        relay, slot = self._services.relay, self._slot
-        if issued.claimed_sms is not None and relay is not None and slot is not None:
-            self._slot = None
+        if issued.claimed_sms is not None and self._reserved is not None:
+            (relay, slot), self._reserved = self._reserved, None
             relay.send_claimed(slot, issued.claimed_sms)
         else:
             self._services.sms_queued.set()
 
     def close(self) -> None:
-        relay, slot = self._services.relay, self._slot
-        if relay is not None and slot is not None:
-            self._slot = None
+        if self._reserved is not None:
+            (relay, slot), self._reserved = self._reserved, None
             relay.release(slot)
 
 
