@@ -63,10 +63,19 @@ def draft_code(services: Services, *, claim: BirthClaim | None = None) -> CodeDr
 
 @dataclass(frozen=True, slots=True)
 class IssuedCode:
-    verification: Verification
+    """A code written by `issue_code`, as a value (no ORM object is built under the write
+    lock for it). Read by `presenters.verification_data` like a `Verification` row."""
+
+    id: uuid.UUID
+    code_expired_at: datetime
     sms_id: uuid.UUID
     # The SMS as claimed in this transaction by the draft's claim; None when queued.
     claimed_sms: ClaimedSms | None = None
+    # For the metrics counted once the transaction has committed (see sms/dispatch.py).
+    for_declaration_request: bool = True
+    # A new code is always the phone's one active code.
+    status: str = VerificationStatus.NEW.value
+    active: bool = True
 
 
 def _lock_phone(session: Session, *, phone_number: str, services: Services) -> None:
@@ -146,10 +155,6 @@ _CANCEL = {
     (by_phone, by_request): _cancel_statement(by_phone=by_phone, by_request=by_request)
     for by_phone, by_request in ((True, False), (False, True), (True, True))
 }
-
-
-def _column_values(row: Verification) -> dict[str, object]:
-    return {column.key: getattr(row, column.key) for column in _VERIFICATIONS.columns}
 
 
 def cancel_active_codes(
@@ -239,21 +244,22 @@ def issue_code(
     )
     verification_id, sms_id = draft.verification_id, draft.sms_id
     expires_at = now + timedelta(seconds=settings.otp_ttl_seconds)
-    verification = Verification(
-        id=verification_id,
-        declaration_request_id=declaration_request_id,
-        phone_number=phone_number,
-        code_hash=draft.code_hash,
-        status=VerificationStatus.NEW.value,
-        active=True,
-        attempts_count=0,
-        code_expired_at=expires_at,
-        inserted_at=now,
-        updated_at=now,
+    # Core inserts in foreign-key order (hot path: no ORM object, no unit of work, no flush).
+    _INSERT_VERIFICATION.run(
+        session,
+        {
+            "id": verification_id,
+            "declaration_request_id": declaration_request_id,
+            "phone_number": phone_number,
+            "code_hash": draft.code_hash,
+            "status": VerificationStatus.NEW.value,
+            "active": True,
+            "attempts_count": 0,
+            "code_expired_at": expires_at,
+            "inserted_at": now,
+            "updated_at": now,
+        },
     )
-    # Core inserts in foreign-key order (hot path: no ORM unit of work, no flush); `verification`
-    # is handed back detached, as a value.
-    _INSERT_VERIFICATION.run(session, _column_values(verification))
     claimed_sms = queue_sms(
         session,
         sms_id=sms_id,
@@ -278,11 +284,13 @@ def issue_code(
         actor=actor,
         request_id=request_id,
     )
-    metrics.CODES_ISSUED.labels(
-        flow="verification" if declaration_request_id is None else "declaration_request"
-    ).inc()
-    metrics.SMS_QUEUED.inc()
-    return IssuedCode(verification=verification, sms_id=sms_id, claimed_sms=claimed_sms)
+    return IssuedCode(
+        id=verification_id,
+        code_expired_at=expires_at,
+        sms_id=sms_id,
+        claimed_sms=claimed_sms,
+        for_declaration_request=declaration_request_id is not None,
+    )
 
 
 def latest_verification(

@@ -121,9 +121,10 @@ class GroupCommitter:
     def _commit(self, jobs: list[Job]) -> None:
         run_unit = self._run_write if self._write else self._run_read
         try:
-            with self._writer_queue(), self._engine.connect() as connection:
+            with self._engine.connect() as connection:
                 connection.execution_options(write=self._write)
-                with connection.begin():
+                # Only the transaction waits for the other processes, not the pool checkout.
+                with self._writer_queue(), connection.begin():
                     for job in jobs:
                         job.outcome = run_unit(connection, job)
                         # Such an error ends the transaction for every unit, not just this one.

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from declaration_otp.phone import mask_phone
-from declaration_otp.tables import DeclarationRequest, Verification
+from declaration_otp.tables import DeclarationRequest
 
 
 def iso_utc(moment: datetime) -> str:
@@ -14,7 +15,23 @@ def iso_utc(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def verification_data(verification: Verification) -> dict[str, Any]:
+class VerificationLike(Protocol):
+    """A `Verification` row, or a code just issued (`codes.IssuedCode`)."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def code_expired_at(self) -> datetime: ...
+
+    @property
+    def active(self) -> bool: ...
+
+
+def verification_data(verification: VerificationLike) -> dict[str, Any]:
     return {
         "id": str(verification.id),
         "status": verification.status,

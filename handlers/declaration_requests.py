@@ -307,7 +307,7 @@ async def resend_otp(*, id_: str, services: Services, caller: Caller, request_id
     with sms_dispatch(services) as dispatch:
         draft = draft_code(services, claim=dispatch.claim)
 
-        def work(session: Session) -> tuple[dict[str, Any], IssuedCode]:
+        def work(session: Session) -> IssuedCode:
             request = store.get_owned_for_send(
                 session, request_id=uuid.UUID(id_), legal_entity_id=caller.legal_entity_id
             )
@@ -331,11 +331,11 @@ async def resend_otp(*, id_: str, services: Services, caller: Caller, request_id
             )
             if isinstance(issued, LimitDecision):
                 raise too_many_requests(issued.retry_after_seconds)
-            return verification_data(issued.verification), issued
+            return issued
 
         try:
             # Prepared statements only (see Database.write): half the round trips on PostgreSQL.
-            data, issued = await services.database.write(work, pipelined=True)
+            issued = await services.database.write(work, pipelined=True)
         except ApiError as error:
             # A 429 is raised after the request was found and owned: file it under the request.
             await audit.record_rate_limited(
@@ -348,7 +348,7 @@ async def resend_otp(*, id_: str, services: Services, caller: Caller, request_id
             )
             raise
         dispatch.committed(issued)
-    return Ok(data=data)
+    return Ok(data=verification_data(issued))
 
 
 @dataclass(frozen=True, slots=True)

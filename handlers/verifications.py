@@ -62,7 +62,7 @@ async def initialize_verification(
     with sms_dispatch(services) as dispatch:
         draft = draft_code(services, claim=dispatch.claim)
 
-        def work(session: Session) -> tuple[dict[str, Any], IssuedCode]:
+        def work(session: Session) -> IssuedCode:
             issued = issue_code(
                 session,
                 services=services,
@@ -74,10 +74,10 @@ async def initialize_verification(
             )
             if isinstance(issued, LimitDecision):
                 raise too_many_requests(issued.retry_after_seconds)
-            return verification_data(issued.verification), issued
+            return issued
 
         try:
-            data, issued = await services.database.write(work)
+            issued = await services.database.write(work)
         except ApiError as error:
             await audit.record_rate_limited(
                 services,
@@ -89,7 +89,7 @@ async def initialize_verification(
             )
             raise
         dispatch.committed(issued)
-    return Ok(data=data, status=201)
+    return Ok(data=verification_data(issued), status=201)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from declaration_otp import metrics
 from declaration_otp.runtime import Services
 from declaration_otp.sms.outbox import BirthClaim
 
@@ -39,10 +40,15 @@ class SmsDispatch:
         return self._reserved[1].claim if self._reserved is not None else None
 
     def committed(self, issued: IssuedCode | None) -> None:
-        """After the commit: send the SMS claimed in the transaction, or wake the relay for a
-        queued one. `issued` None: the transaction queued no SMS."""
+        """After the commit: count the code, send the SMS claimed in the transaction, or wake
+        the relay for a queued one. `issued` None: the transaction queued no SMS."""
         if issued is None:
             return
+        # Counted here, not in the transaction: a group commit that fails issues nothing, and
+        # nothing but the unit's own statements runs under SQLite's write lock.
+        flow = "declaration_request" if issued.for_declaration_request else "verification"
+        metrics.CODES_ISSUED.labels(flow=flow).inc()
+        metrics.SMS_QUEUED.inc()
         if issued.claimed_sms is not None and self._reserved is not None:
             (relay, slot), self._reserved = self._reserved, None
             relay.send_claimed(slot, issued.claimed_sms)
