@@ -80,13 +80,8 @@ class Prepared:
     def run(self, session: Session, params: Mapping[str, Any]) -> None:
         self.rows(session, params)
 
-    def count(self, session: Session, params: Mapping[str, Any]) -> int:
-        """Execute an UPDATE or DELETE; how many rows it matched."""
-        matched: int = self._execute(session, params, fetch=None)[1]
-        return matched
-
     def _execute(
-        self, session: Session, params: Mapping[str, Any], *, fetch: bool | None
+        self, session: Session, params: Mapping[str, Any], *, fetch: bool
     ) -> tuple[_Compiled, Any]:
         connection = session.info.get(UNIT_CONNECTION) or session.connection()
         compiled = self._compile(connection.dialect, params)
@@ -147,10 +142,10 @@ def _arguments(compiled: _Compiled, params: Mapping[str, Any]) -> Any:
     return tuple(values[name] for name in compiled.positions)
 
 
-def _execute(connection: Connection, sql: str, arguments: Any, *, fetch: bool | None) -> Any:
-    """The rows (`fetch`: the statement returns columns), none (`fetch=False`) or the row count
-    (`fetch=None`). In psycopg's pipeline mode (see Database.write) a statement whose rows are
-    not fetched is only queued; its row count is not known yet."""
+def _execute(connection: Connection, sql: str, arguments: Any, *, fetch: bool) -> Any:
+    """The rows (`fetch`: the statement returns columns) or none. In psycopg's pipeline mode
+    (see Database.write) a statement whose rows are not fetched is only queued; a row count
+    would not be known yet, so a caller that needs one asks for rows (`RETURNING`)."""
     fairy = connection.connection
     dispatch = connection.dispatch.before_cursor_execute
     cursor = fairy.cursor()
@@ -160,8 +155,6 @@ def _execute(connection: Connection, sql: str, arguments: Any, *, fetch: bool | 
         if _SQL_LOG.isEnabledFor(logging.INFO):
             _SQL_LOG.info("%s\n[prepared statement; SQL parameters hidden]", sql)
         cursor.execute(sql, arguments)
-        if fetch is None:
-            return cursor.rowcount
         return list(cursor.fetchall()) if fetch else []
     except connection.dialect.loaded_dbapi.Error as error:
         lost = connection.dialect.is_disconnect(error, fairy, cursor)

@@ -332,7 +332,9 @@ def _record(
             **{f"v_{key}": value for key, value in attempt_values.items()},
         },
     )
-    updated = update_message.count(
+    # Rows returned, not a row count: in a pipelined unit (see Relay._write) reading them is
+    # what waits for the statement's answer.
+    updated = update_message.rows(
         session,
         {
             "w_message_id": claimed.id,
@@ -341,7 +343,7 @@ def _record(
             **{f"v_{key}": value for key, value in message_values.items()},
         },
     )
-    return updated == 1
+    return len(updated) == 1
 
 
 _RECORD_STATEMENTS: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[Prepared, Prepared]] = {}
@@ -376,6 +378,7 @@ def _record_statements(
                 updated_at=bindparam("v_updated_at"),
                 **{key: bindparam(f"v_{key}") for key in message_keys},
             )
+            .returning(_SMS.c.id)
         )
         found = _RECORD_STATEMENTS[(attempt_keys, message_keys)] = (close_attempt, update_message)
     return found

@@ -332,10 +332,11 @@ class Relay:
         await self._write(lambda session: release(session, message, reason=reason, now=now))
 
     async def _write(self, work: Callable[[Session], T]) -> T | None:
-        """Record a result, riding out a short database outage; the claim covers the rest."""
+        """Record a result, riding out a short database outage; the claim covers the rest.
+        Results are written with prepared statements alone: pipelined on PostgreSQL."""
         for attempt in range(RECORD_TRIES):
             try:
-                return await self.services.database.write(work)
+                return await self.services.database.write(work, pipelined=True)
             except DatabaseUnavailable as error:
                 if attempt == RECORD_TRIES - 1:
                     logger.error("relay: could not record a result: %s", error)
