@@ -24,9 +24,13 @@ from tests.conftest import TEST_SECRET, Backend, random_phone
 
 
 def _claimed_message(backend: Backend) -> ClaimedSms:
-    """A code's SMS claimed at birth, for long enough that no relay of the app takes it."""
+    """A code's SMS claimed at birth, for long enough that no relay of the app takes it (by
+    the app's clock, which other tests move)."""
     services = Services(
-        settings=backend.settings, database=backend.database, secrets=SecretBox(TEST_SECRET)
+        settings=backend.settings,
+        database=backend.database,
+        secrets=SecretBox(TEST_SECRET),
+        clock=backend.clock,
     )
     claim = BirthClaim(
         gateway="console", claim_token=uuid.uuid4(), attempt_id=uuid.uuid4(), seconds=600
