@@ -1,0 +1,84 @@
+"""scripts/bench's summary: resend's share of the framework ceiling, and when it is only an upper
+bound (the framework kept up with every rate it was offered)."""
+
+from __future__ import annotations
+
+import importlib.machinery
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "scripts" / "bench"
+
+
+@pytest.fixture(scope="module")
+def bench() -> ModuleType:
+    loader = importlib.machinery.SourceFileLoader("bench_script", str(BENCH))
+    spec = importlib.util.spec_from_loader("bench_script", loader)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
+
+
+def _phase(offered: float, throughput: float, **extra: Any) -> dict[str, Any]:
+    return {
+        "offered_rate": offered,
+        "throughput": throughput,
+        "p50_ms": 1.0,
+        "p90_ms": 2.0,
+        "p99_ms": 3.0,
+        "max_ms": 4.0,
+        "sms_per_s": None,
+        "other_status": {},
+        "transport_errors": {},
+        "too_many_requests": 0,
+        "server": [],
+        **extra,
+    }
+
+
+def _round(resend: float, framework: float, *, lower_bound: bool) -> dict[str, Any]:
+    return {
+        "database": "sqlite",
+        "cold_start_s": 0.8,
+        "phases": {
+            "resend_saturation": [_phase(3000, resend)],
+            "framework_saturation": [_phase(3000, framework, lower_bound=lower_bound)],
+        },
+    }
+
+
+def test_share_of_the_framework_ceiling(bench: ModuleType) -> None:
+    summary = bench.medians(
+        [
+            _round(1000, 3000, lower_bound=False),
+            _round(1100, 2800, lower_bound=False),
+            _round(900, 3200, lower_bound=False),
+        ]
+    )
+    share = summary["sqlite"]["resend_share_of_framework_ceiling"]
+    # Medians of the rounds: 1,000 resends a second against a ceiling of 3,000.
+    assert share == {
+        "resend_per_s": 1000,
+        "framework_per_s": 3000,
+        "framework_is_lower_bound": False,
+        "share": 0.333,
+    }
+
+
+def test_a_ceiling_that_kept_up_is_flagged(bench: ModuleType) -> None:
+    summary = bench.medians(
+        [_round(1000, 3000, lower_bound=False), _round(1000, 3000, lower_bound=True)]
+    )
+    assert summary["sqlite"]["resend_share_of_framework_ceiling"]["framework_is_lower_bound"]
+
+
+def test_no_share_without_both_phases(bench: ModuleType) -> None:
+    only_resend = _round(1000, 3000, lower_bound=False)
+    del only_resend["phases"]["framework_saturation"]
+    summary = bench.medians([only_resend])
+    assert "resend_share_of_framework_ceiling" not in summary["sqlite"]
