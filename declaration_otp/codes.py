@@ -73,9 +73,15 @@ class IssuedCode:
     claimed_sms: ClaimedSms | None = None
     # For the metrics counted once the transaction has committed (see sms/dispatch.py).
     for_declaration_request: bool = True
+
     # A new code is always the phone's one active code.
-    status: str = VerificationStatus.NEW.value
-    active: bool = True
+    @property
+    def status(self) -> str:
+        return VerificationStatus.NEW.value
+
+    @property
+    def active(self) -> bool:
+        return True
 
 
 def _lock_phone(session: Session, *, phone_number: str, services: Services) -> None:
