@@ -77,6 +77,14 @@ def test_a_ceiling_that_kept_up_is_flagged(bench: ModuleType) -> None:
     assert summary["sqlite"]["resend_share_of_framework_ceiling"]["framework_is_lower_bound"]
 
 
+def test_rounds_that_found_the_ceiling_at_different_offers(bench: ModuleType) -> None:
+    doubled = _round(1000, 4000, lower_bound=False)
+    doubled["phases"]["framework_saturation"][0]["offered_rate"] = 6000
+    summary = bench.medians([_round(1000, 2900, lower_bound=False), doubled])
+    share = summary["sqlite"]["resend_share_of_framework_ceiling"]
+    assert (share["framework_per_s"], share["share"]) == (4000, 0.25)
+
+
 def test_no_share_without_both_phases(bench: ModuleType) -> None:
     only_resend = _round(1000, 3000, lower_bound=False)
     del only_resend["phases"]["framework_saturation"]
