@@ -69,10 +69,10 @@ class IssuedCode:
     id: uuid.UUID
     code_expired_at: datetime
     sms_id: uuid.UUID
+    # For the metrics counted once the transaction has committed (see sms/dispatch.py).
+    for_declaration_request: bool
     # The SMS as claimed in this transaction by the draft's claim; None when queued.
     claimed_sms: ClaimedSms | None = None
-    # For the metrics counted once the transaction has committed (see sms/dispatch.py).
-    for_declaration_request: bool = True
 
     # A new code is always the phone's one active code.
     @property
@@ -294,8 +294,8 @@ def issue_code(
         id=verification_id,
         code_expired_at=expires_at,
         sms_id=sms_id,
-        claimed_sms=claimed_sms,
         for_declaration_request=declaration_request_id is not None,
+        claimed_sms=claimed_sms,
     )
 
 
