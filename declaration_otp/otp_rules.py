@@ -27,9 +27,10 @@ def generate_code(length: int, *, randbelow: Callable[[int], int] = secrets.rand
     """A code of `length` digits whose first digit is not zero (the API carries it as a number)."""
     if not 4 <= length <= 8:
         raise ValueError("code length must be between 4 and 8")
-    first = 1 + randbelow(9)
-    rest = "".join(str(randbelow(10)) for _ in range(length - 1))
-    return f"{first}{rest}"
+    # One draw over all codes of that length: each digit as uniform as drawn one by one, and one
+    # read of the system's random source per code instead of one per digit.
+    smallest = 10 ** (length - 1)
+    return str(smallest + randbelow(9 * smallest))
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -37,6 +38,24 @@ def test_code_digits_come_from_the_given_source() -> None:
     assert generate_code(6, randbelow=rng.randrange) == generate_code(
         6, randbelow=random.Random(7).randrange
     )
+
+
+def test_codes_span_every_code_of_their_length() -> None:
+    assert generate_code(6, randbelow=lambda bound: 0) == "100000"
+    assert generate_code(6, randbelow=lambda bound: bound - 1) == "999999"
+    assert generate_code(4, randbelow=lambda bound: bound - 1) == "9999"
+
+
+def test_every_digit_is_uniform() -> None:
+    rng = random.Random(11)
+    codes = [generate_code(6, randbelow=rng.randrange) for _ in range(45_000)]
+    first = Counter(code[0] for code in codes)
+    assert sorted(first) == list("123456789")
+    assert all(abs(count - 5_000) < 500 for count in first.values())
+    for position in range(1, 6):
+        digits = Counter(code[position] for code in codes)
+        assert sorted(digits) == list("0123456789")
+        assert all(abs(count - 4_500) < 450 for count in digits.values())
 
 
 @pytest.mark.parametrize("length", [3, 9])
