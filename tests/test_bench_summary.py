@@ -1,5 +1,6 @@
 """scripts/bench's summary: resend's share of the framework ceiling, and when it is only an upper
-bound (the framework kept up with every rate it was offered)."""
+bound (the framework kept up with every rate it was offered); what the whole machine spent per
+request answered."""
 
 from __future__ import annotations
 
@@ -90,3 +91,19 @@ def test_no_share_without_both_phases(bench: ModuleType) -> None:
     del only_resend["phases"]["framework_saturation"]
     summary = bench.medians([only_resend])
     assert "resend_share_of_framework_ceiling" not in summary["sqlite"]
+
+
+def test_machine_cpu_per_request_inside_the_window(bench: ModuleType) -> None:
+    # Readings every 0.5 s from 0 to 4 s; the window is [1, 3]: busy 1.2 -> 3.6 s, 2.4 s in 2 s.
+    machine = [(t / 2, 0.6 * t) for t in range(9)]
+    machine.append((3.2, None))  # a reading that failed is skipped
+    # 100 requests answered inside [1, 3] (start + latency), 10 outside it.
+    samples = [(1.0 + i * 0.0199, 0.001, 200) for i in range(100)]
+    samples += [(0.2 + i * 0.05, 0.001, 200) for i in range(10)]
+    cpu = bench.machine_cpu(samples, machine, 1.0, 3.0)
+    assert cpu == {"machine_cpu_cores": 1.2, "machine_cpu_ms_per_request": 24.0}
+
+
+def test_no_machine_cpu_without_two_readings(bench: ModuleType) -> None:
+    cpu = bench.machine_cpu([(1.5, 0.001, 200)], [(1.5, 3.0), (5.0, 4.0)], 1.0, 3.0)
+    assert cpu == {"machine_cpu_cores": None, "machine_cpu_ms_per_request": None}
