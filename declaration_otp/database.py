@@ -14,6 +14,8 @@ import contextvars
 import functools
 import os
 import select
+import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -106,11 +108,11 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
-        # Switching to WAL needs a lock SQLite will not wait for; once a file is in WAL mode
-        # (it stays so), a connection opened while another writes must not ask again.
+        # Once a file is in WAL mode (it stays so), a connection opened while another writes
+        # must not ask again: switching needs a lock SQLite does not wait for.
         (mode,) = cursor.execute("PRAGMA journal_mode").fetchone()
         if str(mode).lower() != "wal":
-            cursor.execute("PRAGMA journal_mode=WAL")
+            _switch_to_wal(cursor, busy_timeout_ms)
         cursor.execute("PRAGMA synchronous=NORMAL")
         # Checkpoints are the checkpointer thread's job (see sqlite_checkpoint); this is a bound.
         cursor.execute(f"PRAGMA wal_autocheckpoint={FALLBACK_AUTOCHECKPOINT_PAGES}")
@@ -121,6 +123,28 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     def _on_begin(connection: Connection) -> None:
         immediate = connection.get_execution_options().get("write", False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _switch_to_wal(cursor: Any, busy_timeout_ms: int) -> None:
+    """Put the database file in WAL mode.
+
+    A file that is not in WAL mode yet (a fresh database, migrated and then opened by several
+    threads or processes at once) may be written by another connection at that moment; SQLite
+    then refuses the switch at once ("database is locked") instead of waiting as it does for
+    other statements. Try again until the busy timeout has passed, unless meanwhile another
+    connection has made the switch."""
+    deadline = time.monotonic() + busy_timeout_ms / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if error.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() >= deadline:
+                raise
+        time.sleep(0.005)
+        (mode,) = cursor.execute("PRAGMA journal_mode").fetchone()
+        if str(mode).lower() == "wal":
+            return
 
 
 class Database:
