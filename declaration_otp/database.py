@@ -298,17 +298,32 @@ def _pipelines_supported(engine: Engine) -> bool:
 def _driver_pipeline(connection: Connection) -> Iterator[None]:
     """psycopg's pipeline mode on the unit's connection (see `Database.write`)."""
     driver: Any = connection.connection.driver_connection
+    driver_error = connection.dialect.loaded_dbapi.Error
     try:
         with driver.pipeline():
             yield
-    except BaseException:
+    except BaseException as error:
         # A COMMIT that failed in the pipeline leaves the server's transaction aborted while
         # SQLAlchemy counts it as ended (and skips the pool's reset): roll it back here, or
         # drop the connection, so that the next unit never starts inside it.
         try:
             driver.rollback()
-        except connection.dialect.loaded_dbapi.Error:
+        except driver_error:
             connection.invalidate()
+        if isinstance(error, driver_error):
+            # Raised by the pipeline itself as it synchronises on leaving, outside SQLAlchemy's
+            # execution: the server went away (a restart) after the unit's last answer. Given
+            # the form any statement's error has, so that it reads as the database being
+            # unavailable (a 503 the client may retry), never as a crash.
+            raise DBAPIError.instance(
+                None,
+                None,
+                error,
+                driver_error,
+                hide_parameters=True,
+                connection_invalidated=connection.invalidated,
+                dialect=connection.dialect,
+            ) from error
         raise
 
 

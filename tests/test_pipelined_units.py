@@ -6,9 +6,11 @@ connection serves the next unit."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import psycopg
 import pytest
 from sqlalchemy import event, text
 from sqlalchemy import insert as sa_insert
@@ -17,8 +19,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlmodel import Session
 
-from declaration_otp.database import Database
-from declaration_otp.prepared import Prepared
+from declaration_otp.database import Database, DatabaseUnavailable
+from declaration_otp.prepared import UNIT_CONNECTION, Prepared
 from tests.conftest import _postgres_database
 
 
@@ -128,3 +130,31 @@ def test_an_exception_raised_by_the_unit_rolls_back_what_was_queued(database: Da
     with pytest.raises(LookupError):
         asyncio.run(database.write(work, pipelined=True))
     assert bodies(database) == []
+
+
+def test_a_server_gone_when_the_pipeline_is_left_is_unavailable_not_a_crash(
+    database: Database,
+) -> None:
+    """A restart can close the connection after a unit's last answer: the pipeline's own
+    synchronisation on leaving then fails, outside SQLAlchemy's execution. The caller hears
+    "unavailable" (a 503), and the pool replaces the connection for the next unit."""
+
+    def ended_by_the_server(session: Session) -> None:
+        driver: Any = session.info[UNIT_CONNECTION].connection.driver_connection
+        pid = driver.info.backend_pid
+        with psycopg.connect(_admin_dsn(database), autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            deadline = time.monotonic() + 10
+            while admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone():
+                assert time.monotonic() < deadline, "the backend did not end"
+                time.sleep(0.01)
+
+    with pytest.raises(DatabaseUnavailable):
+        database.run_sync(ended_by_the_server, write=True, pipelined=True)
+    asyncio.run(database.write(inserts((1, "after")), pipelined=True))
+    assert bodies(database) == ["after"]
+
+
+def _admin_dsn(database: Database) -> str:
+    url = database.engine.url.set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)
