@@ -8,6 +8,7 @@ then must wait for the writer like any other, not fail with "database is locked"
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 import time
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
 from declaration_otp.database import make_engine
@@ -40,24 +42,26 @@ def test_a_connection_waits_for_the_writer_then_switches_the_file_to_wal(
 ) -> None:
     path, writer = writer_on_a_fresh_file
     threading.Timer(0.3, lambda: writer.execute("COMMIT")).start()
-    engine = make_engine(f"sqlite:///{path}", busy_timeout_ms=5000)
-    try:
-        with engine.connect() as connection:
-            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-            assert connection.exec_driver_sql("SELECT body FROM notes").scalars().all() == ["first"]
-    finally:
-        engine.dispose()
+    with _engine(path, busy_timeout_ms=5000) as engine, engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("SELECT body FROM notes").scalars().all() == ["first"]
 
 
 def test_a_writer_that_outlasts_the_busy_timeout_still_fails_as_locked(
     writer_on_a_fresh_file: tuple[Path, sqlite3.Connection],
 ) -> None:
     path, _writer = writer_on_a_fresh_file
-    engine = make_engine(f"sqlite:///{path}", busy_timeout_ms=200)
-    try:
+    with _engine(path, busy_timeout_ms=200) as engine:
         started = time.monotonic()
         with pytest.raises(OperationalError, match="database is locked"):
             engine.connect().close()
         assert time.monotonic() - started >= 0.2  # not at once, and not forever
+
+
+@contextlib.contextmanager
+def _engine(path: Path, *, busy_timeout_ms: int) -> Iterator[Engine]:
+    engine = make_engine(f"sqlite:///{path}", busy_timeout_ms=busy_timeout_ms)
+    try:
+        yield engine
     finally:
         engine.dispose()
