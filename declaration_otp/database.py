@@ -34,7 +34,7 @@ from sqlmodel import Session
 
 from declaration_otp.db_errors import DatabaseUnavailable, transient, unavailable
 from declaration_otp.group_commit import GroupCommitter
-from declaration_otp.prepared import UNIT_CONNECTION
+from declaration_otp.prepared import UNIT_CONNECTION, as_sqlalchemy_error
 from declaration_otp.sqlite_checkpoint import FALLBACK_AUTOCHECKPOINT_PAGES, Checkpointer
 
 __all__ = ["Database", "DatabaseUnavailable", "UnitOfWork", "make_engine"]
@@ -315,15 +315,7 @@ def _driver_pipeline(connection: Connection) -> Iterator[None]:
             # execution: the server went away (a restart) after the unit's last answer. Given
             # the form any statement's error has, so that it reads as the database being
             # unavailable (a 503 the client may retry), never as a crash.
-            raise DBAPIError.instance(
-                None,
-                None,
-                error,
-                driver_error,
-                hide_parameters=True,
-                connection_invalidated=connection.invalidated,
-                dialect=connection.dialect,
-            ) from error
+            raise as_sqlalchemy_error(connection, error, statement=None) from error
         raise
 
 

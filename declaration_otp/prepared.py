@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from sqlalchemy.engine import Connection, Dialect
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.sql.expression import Executable
 from sqlmodel import Session
 
@@ -157,17 +157,30 @@ def _execute(connection: Connection, sql: str, arguments: Any, *, fetch: bool) -
         cursor.execute(sql, arguments)
         return list(cursor.fetchall()) if fetch else []
     except connection.dialect.loaded_dbapi.Error as error:
-        lost = connection.dialect.is_disconnect(error, fairy, cursor)
-        if lost:
-            connection.invalidate(error)
-        raise DBAPIError.instance(
-            sql,
-            None,
-            error,
-            connection.dialect.loaded_dbapi.Error,
-            hide_parameters=True,
-            connection_invalidated=lost,
-            dialect=connection.dialect,
-        ) from error
+        raise as_sqlalchemy_error(connection, error, statement=sql, cursor=cursor) from error
     finally:
         cursor.close()
+
+
+def as_sqlalchemy_error(
+    connection: Connection, error: Any, *, statement: str | None, cursor: Any = None
+) -> StatementError:
+    """A driver error (`error`: the loaded driver's `Error`, a class known only at run time)
+    raised outside SQLAlchemy's execution, given the form SQLAlchemy gives its own (parameters
+    hidden): a lost connection is invalidated, so that the unit of work ends in
+    `DatabaseUnavailable` and the pool replaces the connection."""
+    lost = connection.invalidated or connection.dialect.is_disconnect(
+        error, connection.connection, cursor
+    )
+    if lost and not connection.invalidated:
+        connection.invalidate(error)
+    wrapped: StatementError = DBAPIError.instance(
+        statement,
+        None,
+        error,
+        connection.dialect.loaded_dbapi.Error,
+        hide_parameters=True,
+        connection_invalidated=lost,
+        dialect=connection.dialect,
+    )
+    return wrapped
