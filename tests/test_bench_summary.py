@@ -1,6 +1,6 @@
 """scripts/bench's summary: resend's share of the framework ceiling, and when it is only an upper
 bound (the framework kept up with every rate it was offered); what the whole machine spent per
-request answered."""
+request answered; the most resends the machine could answer given the three references."""
 
 from __future__ import annotations
 
@@ -107,3 +107,61 @@ def test_machine_cpu_per_request_inside_the_window(bench: ModuleType) -> None:
 def test_no_machine_cpu_without_two_readings(bench: ModuleType) -> None:
     cpu = bench.machine_cpu([(1.5, 0.001, 200)], [(1.5, 3.0), (5.0, 4.0)], 1.0, 3.0)
     assert cpu == {"machine_cpu_cores": None, "machine_cpu_ms_per_request": None}
+
+
+def _bounded_round(**overrides: Any) -> dict[str, Any]:
+    run = _round(900, 3000, lower_bound=False)
+    run["cpus"] = 2
+    run["phases"]["framework_saturation"][0]["machine_cpu_ms_per_request"] = 0.6
+    run["phases"]["resend_saturation"][0]["machine_cpu_ms_per_request"] = 2.0
+    run["database_ceiling"] = {"requests_per_s": 3000, "machine_cpu_ms_per_request": 0.3}
+    run["sms_ceiling"] = {"sms_per_s": 10000, "machine_cpu_ms_per_request": 0.1}
+    run.update(overrides)
+    return run
+
+
+def test_the_resend_bound_adds_the_three_references(bench: ModuleType) -> None:
+    bound = bench.medians([_bounded_round()])["sqlite"]["resend_bound"]
+    # 0.6 + 0.3 + 0.1 = 1.0 ms of the machine per resend at the least: 2 cores, 2,000 a second,
+    # two thirds of the 3,000 constant answers; the resend cost 1.0 ms above that floor.
+    assert bound == {
+        "cores": 2,
+        "framework_ms": 0.6,
+        "database_ms": 0.3,
+        "sms_ms": 0.1,
+        "floor_ms": 1.0,
+        "resend_per_s_at_most": 2000.0,
+        "share_at_most": 0.667,
+        "resend_ms_at_saturation": 2.0,
+        "beyond_floor_ms": 1.0,
+    }
+
+
+def test_the_bound_takes_the_cheapest_constant_answer(bench: ModuleType) -> None:
+    cheaper = _bounded_round()
+    cheaper["phases"]["framework_saturation"][0].update(
+        offered_rate=6000, machine_cpu_ms_per_request=0.4
+    )
+    bound = bench.medians([_bounded_round(), cheaper])["sqlite"]["resend_bound"]
+    # The most favourable floor keeps it a bound: 0.4 + 0.3 + 0.1.
+    assert (bound["framework_ms"], bound["floor_ms"]) == (0.4, 0.8)
+
+
+def test_no_bound_without_every_reference(bench: ModuleType) -> None:
+    no_sms = _bounded_round()
+    del no_sms["sms_ceiling"]
+    assert "resend_bound" not in bench.medians([no_sms])["sqlite"]
+    unmeasured = _bounded_round(
+        database_ceiling={"requests_per_s": 3000, "machine_cpu_ms_per_request": None}
+    )
+    assert "resend_bound" not in bench.medians([unmeasured])["sqlite"]
+
+
+def test_machine_cost_between_two_readings(bench: ModuleType) -> None:
+    assert bench.machine_cost(10.0, 13.0, 2.0, 1500) == {
+        "machine_cpu_cores": 1.5,
+        "machine_cpu_ms_per_request": 2.0,
+    }
+    # Busy but nothing done: the cores, no cost per request; no reading: neither.
+    assert bench.machine_cost(10.0, 13.0, 2.0, 0)["machine_cpu_ms_per_request"] is None
+    assert bench.machine_cost(None, 13.0, 2.0, 10)["machine_cpu_cores"] is None
