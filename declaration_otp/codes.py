@@ -85,23 +85,23 @@ class IssuedCode:
 
 
 def _lock_phone(session: Session, *, phone_number: str, services: Services) -> None:
-    """Create-if-missing then lock the phone's row: concurrent sends to one phone queue here.
+    """Stamp the phone's row, creating it if missing: on PostgreSQL this is its lock, and
+    concurrent sends to one phone queue here until this transaction ends. An upsert that
+    updates locks the row as `SELECT … FOR UPDATE` would, and a concurrent insert of a phone
+    not seen before waits on the primary key, then updates; one statement, whose answer is not
+    read (pipelined), instead of an insert, a locking read and a later update. A 429 rolls the
+    stamp back with the rest.
 
-    SQLite needs neither: every write transaction holds the database's one write lock from
-    `BEGIN IMMEDIATE` on, so no other send to any phone runs until this one commits."""
+    SQLite needs no lock: every write transaction holds the database's one write lock from
+    `BEGIN IMMEDIATE` on, so no other send to any phone runs until this one commits. Its row
+    is stamped once the send is decided (`_stamp_phone`)."""
     if services.database.is_sqlite:
         return
-    _PHONE_INSERT_PG.run(session, {"phone_number": phone_number, "last_sent_at": services.clock()})
-    # The row is only locked, never loaded into the session.
-    if _PHONE_LOCK.first(session, {"phone": phone_number}) is None:
-        raise RuntimeError("phone send state missing right after its insert")
+    _PHONE_STAMP_PG.run(session, {"phone_number": phone_number, "last_sent_at": services.clock()})
 
 
-def _stamp_phone(session: Session, *, phone_number: str, sent_at: datetime, sqlite: bool) -> None:
-    if sqlite:  # no row was created under a lock first: create or update it now
-        _PHONE_UPSERT_SQLITE.run(session, {"phone_number": phone_number, "last_sent_at": sent_at})
-    else:
-        _PHONE_SENT.run(session, {"phone": phone_number, "sent_at": sent_at})
+def _stamp_phone(session: Session, *, phone_number: str, sent_at: datetime) -> None:
+    _PHONE_STAMP_SQLITE.run(session, {"phone_number": phone_number, "last_sent_at": sent_at})
 
 
 # The tables behind the models, for Core statements on the hot path.
@@ -112,22 +112,17 @@ _PHONE_SEND_STATES: Table = PhoneSendState.__table__  # type: ignore[attr-define
 _V = _VERIFICATIONS.c
 # The hot path's statements: Core on the tables (no ORM objects to load, track, flush or
 # synchronise), compiled once per dialect and run on the driver's cursor (see prepared.py).
-_PHONE_INSERT_PG = Prepared(pg_insert(_PHONE_SEND_STATES).on_conflict_do_nothing())
-_PHONE_UPSERT_SQLITE = Prepared(
+_PHONE_STAMP_PG = Prepared(
+    pg_insert(_PHONE_SEND_STATES).on_conflict_do_update(
+        index_elements=[_PHONE_SEND_STATES.c.phone_number],
+        set_={"last_sent_at": pg_insert(_PHONE_SEND_STATES).excluded.last_sent_at},
+    )
+)
+_PHONE_STAMP_SQLITE = Prepared(
     sqlite_insert(_PHONE_SEND_STATES).on_conflict_do_update(
         index_elements=[_PHONE_SEND_STATES.c.phone_number],
         set_={"last_sent_at": sqlite_insert(_PHONE_SEND_STATES).excluded.last_sent_at},
     )
-)
-_PHONE_LOCK = Prepared(
-    sa_select(_PHONE_SEND_STATES.c.phone_number)
-    .where(_PHONE_SEND_STATES.c.phone_number == bindparam("phone"))
-    .with_for_update()
-)
-_PHONE_SENT = Prepared(
-    update(_PHONE_SEND_STATES)
-    .where(_PHONE_SEND_STATES.c.phone_number == bindparam("phone"))
-    .values(last_sent_at=bindparam("sent_at"))
 )
 _SENT_TIMES = Prepared(
     sa_select(_V.inserted_at).where(
@@ -278,9 +273,8 @@ def issue_code(
         now=now,
         claim=draft.claim,
     )
-    _stamp_phone(
-        session, phone_number=phone_number, sent_at=now, sqlite=services.database.is_sqlite
-    )
+    if services.database.is_sqlite:  # PostgreSQL stamped it as it locked it
+        _stamp_phone(session, phone_number=phone_number, sent_at=now)
     # Never the code: for a phone-only code the masked phone says whose it was.
     detail = f"SMS to {mask_phone(phone_number)}, valid {settings.otp_ttl_seconds} s"
     audit.record(

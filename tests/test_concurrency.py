@@ -8,7 +8,10 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from tests.conftest import World
+from sqlmodel import select
+
+from declaration_otp.tables import Verification
+from tests.conftest import World, random_phone
 
 MAX_ATTEMPTS = 3
 
@@ -51,6 +54,30 @@ def test_twenty_simultaneous_resends_send_exactly_one_code(world: World) -> None
     world.backend.wait_for_sms(new_id)
     delivered = [r for r in world.backend.sms_records() if r["verification_id"] == new_id]
     assert len(delivered) == 1
+
+
+def test_simultaneous_codes_for_one_phone_pass_its_cooldown_once(world: World) -> None:
+    # The verification API locks no declaration request: only the phone's own lock (PostgreSQL)
+    # or the write lock (SQLite) keeps a second code from passing the same cooldown.
+    phone = random_phone()
+
+    responses = all_at_once(
+        16,
+        lambda: world.backend.client.post(
+            "/api/verifications", json={"phone_number": phone}, headers=world.headers
+        ),
+    )
+
+    statuses = Counter(response.status_code for response in responses)
+    assert statuses == {201: 1, 429: 15}, [r.text for r in responses if r.status_code != 429]
+    (winner,) = [r for r in responses if r.status_code == 201]
+    codes = world.backend.read(
+        lambda session: session.exec(
+            select(Verification).where(Verification.phone_number == phone)
+        ).all()
+    )
+    assert [str(v.id) for v in codes] == [winner.json()["data"]["id"]]
+    assert codes[0].active
 
 
 def test_ten_simultaneous_right_codes_approve_exactly_once(world: World) -> None:

@@ -221,7 +221,9 @@ def test_hot_path_lookups_use_indexes(deployment: dict[str, Any]) -> None:
         "token": "SELECT * FROM api_tokens WHERE token_hash = 'x'",
         "list": "SELECT * FROM declaration_requests WHERE legal_entity_id = '{ID}' "
         "AND status = 'NEW' ORDER BY inserted_at DESC LIMIT 50",
-        "phone lock": "SELECT * FROM phone_send_states WHERE phone_number = 'x' FOR UPDATE",
+        "phone lock": "INSERT INTO phone_send_states (phone_number, last_sent_at) "
+        "VALUES ('x', now()) ON CONFLICT (phone_number) DO UPDATE "
+        "SET last_sent_at = excluded.last_sent_at",
     }
     engine = sa.create_engine(deployment["url"])
     try:
