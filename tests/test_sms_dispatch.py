@@ -123,6 +123,34 @@ def test_a_request_that_fails_gives_its_slot_back(world: World) -> None:
         _claimed_at_birth(world, data["id"])
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def relayless_backend(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, fake: FakeProvider
+) -> Iterator[Backend]:
+    """No relay in the process: every SMS stays queued, as behind a relay that is down."""
+    tmp_dir = tmp_path_factory.mktemp(f"queued-{request.param}")
+    yield from http_gateway_backend(request.param, tmp_dir, fake, relay_enabled=False)
+
+
+def test_a_replaced_code_takes_its_queued_sms_with_it(relayless_backend: Backend) -> None:
+    backend = relayless_backend
+    world = make_world(backend)
+    phone, first = initialize(world)
+    _, second = initialize(world, phone)  # no cooldown here: the second replaces the first
+    request = world.create_ok()
+    replaced = world.active_verification_id(request["id"])
+    resent = world.resend(request["id"])
+    assert resent.status_code == 200, resent.text
+
+    for old in (first["id"], replaced):
+        message = message_of(backend, old)
+        # Never sent after its successor, and its text (the code) is gone from the outbox.
+        assert (message.status, message.body_ciphertext) == ("canceled", None)
+    for new in (second["id"], resent.json()["data"]["id"]):
+        message = message_of(backend, new)
+        assert message.status == "queued" and message.body_ciphertext is not None
+
+
 # --- the slot rules ------------------------------------------------------------------------
 
 
