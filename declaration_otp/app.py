@@ -45,6 +45,9 @@ Handler = Callable[..., Awaitable[Ok]]
 def as_endpoint(handler: Handler) -> Callable[..., Awaitable[tuple[Any, int, dict[str, str]]]]:
     """Give a business handler its services and caller, and wrap its result in the envelope."""
     signature = inspect.signature(handler)
+    # connexion builds each request's parameter decorator anew and reads the signature of the
+    # function under `__wrapped__`, this handler; a signature kept on it is read, not rebuilt.
+    handler.__signature__ = signature  # type: ignore[attr-defined]
     wants = {name for name in _INJECTED if name in signature.parameters}
     parameters = [p for name, p in signature.parameters.items() if name not in _INJECTED]
 

@@ -10,6 +10,8 @@ scopes the spec requires (403) and `app.as_endpoint` hands handlers a `Caller`.
 
 from __future__ import annotations
 
+import inspect
+
 from connexion.lifecycle import ConnexionRequest
 
 from declaration_otp.auth.caller import Caller, TokenInfo
@@ -39,6 +41,11 @@ async def token_info(token: str, request: ConnexionRequest) -> TokenInfo | None:
     if services.settings.auth_mode == "introspection":
         return await introspected_token_info(services, token)
     return await local_token_info(services, token)
+
+
+# connexion asks, twice per request, whether this function takes `required_scopes` and
+# `request`; a signature kept on it is read, not rebuilt from the code object each time.
+token_info.__signature__ = inspect.signature(token_info)  # type: ignore[attr-defined]
 
 
 def security_map(settings: Settings) -> dict[str, type] | None:
