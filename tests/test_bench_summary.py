@@ -165,3 +165,11 @@ def test_machine_cost_between_two_readings(bench: ModuleType) -> None:
     # Busy but nothing done: the cores, no cost per request; no reading: neither.
     assert bench.machine_cost(10.0, 13.0, 2.0, 0)["machine_cpu_ms_per_request"] is None
     assert bench.machine_cost(None, 13.0, 2.0, 10)["machine_cpu_cores"] is None
+
+
+def test_the_machine_probe_reports_a_loop_time_and_a_memory_read_cost(bench: ModuleType) -> None:
+    probe = bench.machine_probe(additions=200_000, slots=200_000, reads=50_000)
+    assert set(probe) == {"loop_s", "memory_read_us"}
+    assert probe["loop_s"] > 0
+    # A read beyond a read in order: never negative, and far below a millisecond.
+    assert 0 <= probe["memory_read_us"] < 1000
