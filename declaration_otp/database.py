@@ -34,7 +34,7 @@ from sqlmodel import Session
 
 from declaration_otp.db_errors import DatabaseUnavailable, transient, unavailable
 from declaration_otp.group_commit import GroupCommitter
-from declaration_otp.prepared import UNIT_CONNECTION, as_sqlalchemy_error
+from declaration_otp.prepared import UNIT_CONNECTION, as_sqlalchemy_error, run_on_driver
 from declaration_otp.sqlite_checkpoint import FALLBACK_AUTOCHECKPOINT_PAGES, Checkpointer
 
 __all__ = ["Database", "DatabaseUnavailable", "UnitOfWork", "make_engine"]
@@ -122,7 +122,9 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         immediate = connection.get_execution_options().get("write", False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        # On the driver: SQLAlchemy's execution of a statement cost more than SQLite's BEGIN,
+        # once per unit of work or group (docs/performance.md, ninth round).
+        run_on_driver(connection, "BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def _switch_to_wal(cursor: Any, busy_timeout_ms: int) -> None:

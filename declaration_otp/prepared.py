@@ -142,6 +142,12 @@ def _arguments(compiled: _Compiled, params: Mapping[str, Any]) -> Any:
     return tuple(values[name] for name in compiled.positions)
 
 
+def run_on_driver(connection: Connection, sql: str) -> None:
+    """A statement without parameters or rows (a BEGIN) run as `Prepared` runs its own: on the
+    driver's cursor, seen by `before_cursor_execute` listeners, errors in SQLAlchemy's form."""
+    _execute(connection, sql, (), fetch=False)
+
+
 def _execute(connection: Connection, sql: str, arguments: Any, *, fetch: bool) -> Any:
     """The rows (`fetch`: the statement returns columns) or none. In psycopg's pipeline mode
     (see Database.write) a statement whose rows are not fetched is only queued; a row count
