@@ -173,3 +173,27 @@ def test_the_machine_probe_reports_a_loop_time_and_a_memory_read_cost(bench: Mod
     assert probe["loop_s"] > 0
     # A read beyond a read in order: never negative, and far below a millisecond.
     assert 0 <= probe["memory_read_us"] < 1000
+
+
+def test_a_drowned_saturation_offer_is_offered_again_near_what_was_answered(
+    bench: ModuleType,
+) -> None:
+    # Kept up with at least half the offer: the first offer stands.
+    assert bench.near_capacity_rate(3000, 1500, [50, 200, 500]) is None
+    # A quarter above the most answered, at this offer or at a fixed rate.
+    assert bench.near_capacity_rate(3000, 227.5, [50, 200.7, 397.7]) == 497.1
+    assert bench.near_capacity_rate(3000, 0.0, [50, 148.4, 133.7]) == 185.5
+    assert bench.near_capacity_rate(3000, 900, [500]) == 1125
+    # Nothing was ever answered: no rate to aim at.
+    assert bench.near_capacity_rate(3000, 0.0, []) is None
+
+
+def test_rounds_that_saturated_at_different_offers_count_their_best(bench: ModuleType) -> None:
+    # One round's saturation was re-offered lower: its phase holds the better of its offers.
+    first = _round(400, 1000, lower_bound=False)
+    second = _round(0, 1000, lower_bound=False)
+    second["phases"]["resend_saturation"] = [_phase(497.1, 350)]
+    share = bench.medians([first, second])["sqlite"]["resend_share_of_framework_ceiling"]
+    # Not the lowest offer's answer (350): the most any round answered.
+    assert share["resend_per_s"] == 400
+    assert share["share"] == 0.4
