@@ -197,3 +197,110 @@ def test_rounds_that_saturated_at_different_offers_count_their_best(bench: Modul
     # Not the lowest offer's answer (350): the most any round answered.
     assert share["resend_per_s"] == 400
     assert share["share"] == 0.4
+
+
+def _full_round(kind: str = "sqlite") -> dict[str, Any]:
+    rss = [{"peak_rss_mb": 110.0}]
+    return {
+        "database": kind,
+        "workers": 2,
+        "cpus": 2,
+        "cold_start_s": 1.1,
+        "database_locked_in_log": 0,
+        "phases": {
+            "resend": [
+                _phase(50, 50, p99_ms=6.0, server=rss),
+                _phase(200, 200, p99_ms=12.0, server=rss),
+            ],
+            "resend_saturation": [_phase(3000, 1600, server=rss)],
+            "framework_saturation": [_phase(3000, 3000, lower_bound=False)],
+        },
+    }
+
+
+def test_targets_met(bench: ModuleType) -> None:
+    rounds = [_full_round()]
+    verdicts = bench.targets(rounds, bench.medians(rounds))["sqlite"]
+    assert {name: verdict["met"] for name, verdict in verdicts.items()} == {
+        "resend_per_s": True,
+        "errors": True,
+        "database_locked": True,
+        "p99_ms_at_200": True,
+        "share_of_framework_ceiling": True,
+        "cold_start_s": True,
+        "rss_mb_per_worker": True,
+    }
+    assert verdicts["resend_per_s"] == {"goal": 1500.0, "measured": 1600, "met": True}
+    assert verdicts["p99_ms_at_200"]["measured"] == 12.0
+
+
+def test_targets_missed(bench: ModuleType) -> None:
+    round_ = _full_round("postgresql")
+    phases = round_["phases"]
+    phases["resend_saturation"] = [_phase(3000, 900, server=[{"peak_rss_mb": 125.0}])]
+    phases["resend"][1]["p99_ms"] = 25.0
+    phases["resend"][0]["other_status"] = {"500": 1}
+    round_["cold_start_s"] = 1.6
+    round_["database_locked_in_log"] = 2
+    verdicts = bench.targets([round_], bench.medians([round_]))["postgresql"]
+    assert verdicts["resend_per_s"] == {"goal": 1000.0, "measured": 900, "met": False}
+    assert verdicts["errors"] == {"goal": 0, "measured": 1, "met": False}
+    assert verdicts["database_locked"]["met"] is False
+    assert verdicts["p99_ms_at_200"]["met"] is False
+    assert verdicts["share_of_framework_ceiling"] == {"goal": 0.5, "measured": 0.3, "met": False}
+    assert verdicts["cold_start_s"]["met"] is False
+    # 125 MB was reached at an offer far above what was answered: not "under load" kept up with.
+    assert verdicts["rss_mb_per_worker"] == {"goal": 120.0, "measured": 110.0, "met": True}
+
+
+def test_timeouts_count_only_where_the_server_kept_up(bench: ModuleType) -> None:
+    drowned = _full_round()
+    drowned["phases"]["resend_saturation"][0]["transport_errors"] = {"ReadTimeout": 40}
+    assert bench.targets([drowned], bench.medians([drowned]))["sqlite"]["errors"]["met"]
+    kept_up = _full_round()
+    kept_up["phases"]["resend"][1]["transport_errors"] = {"ReadTimeout": 1}
+    verdict = bench.targets([kept_up], bench.medians([kept_up]))["sqlite"]["errors"]
+    assert verdict == {"goal": 0, "measured": 1, "met": False}
+
+
+def test_a_rate_fallen_behind_misses_the_latency_target(bench: ModuleType) -> None:
+    behind = _full_round("postgresql")
+    behind["phases"]["resend"][1] = _phase(200, 150, p99_ms=900.0)
+    verdict = bench.targets([behind], bench.medians([behind]))["postgresql"]["p99_ms_at_200"]
+    assert verdict["met"] is False
+    assert verdict["measured"] == 900.0
+
+
+def test_a_share_above_target_against_a_ceiling_that_kept_up_is_undecided(
+    bench: ModuleType,
+) -> None:
+    round_ = _full_round()
+    round_["phases"]["framework_saturation"] = [_phase(3000, 3000, lower_bound=True)]
+    verdicts = bench.targets([round_], bench.medians([round_]))["sqlite"]
+    assert verdicts["share_of_framework_ceiling"]["met"] is None
+
+
+def test_targets_on_another_setup_are_measured_not_judged(bench: ModuleType) -> None:
+    one_worker = _full_round()
+    one_worker["workers"] = 1
+    verdicts = bench.targets([one_worker], bench.medians([one_worker]))["sqlite"]
+    assert verdicts["resend_per_s"]["measured"] == 1600
+    assert verdicts["resend_per_s"]["met"] is None
+    assert "1 workers on 2 cores" in verdicts["resend_per_s"]["note"]
+    assert {name for name, verdict in verdicts.items() if verdict["met"] is not None} == {
+        "errors",
+        "database_locked",
+    }
+
+
+def test_targets_not_measured_are_undecided(bench: ModuleType) -> None:
+    bare = {"database": "sqlite", "workers": 2, "cpus": 2, "cold_start_s": None, "phases": {}}
+    verdicts = bench.targets([bare], bench.medians([bare]))["sqlite"]
+    assert {name for name, verdict in verdicts.items() if verdict["met"] is None} == {
+        "resend_per_s",
+        "errors",
+        "p99_ms_at_200",
+        "share_of_framework_ceiling",
+        "cold_start_s",
+        "rss_mb_per_worker",
+    }
