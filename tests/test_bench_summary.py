@@ -249,8 +249,14 @@ def test_targets_missed(bench: ModuleType) -> None:
     assert verdicts["p99_ms_at_200"]["met"] is False
     assert verdicts["share_of_framework_ceiling"] == {"goal": 0.5, "measured": 0.3, "met": False}
     assert verdicts["cold_start_s"]["met"] is False
-    # 125 MB was reached at an offer far above what was answered: not "under load" kept up with.
-    assert verdicts["rss_mb_per_worker"] == {"goal": 120.0, "measured": 110.0, "met": True}
+    # 125 MB was reached at an offer far above what was answered: not "under load" kept up with,
+    # and shown beside the verdict.
+    assert verdicts["rss_mb_per_worker"] == {
+        "goal": 120.0,
+        "measured": 110.0,
+        "met": True,
+        "highest_at_any_offer": 125.0,
+    }
 
 
 def test_timeouts_count_only_where_the_server_kept_up(bench: ModuleType) -> None:
@@ -304,3 +310,13 @@ def test_targets_not_measured_are_undecided(bench: ModuleType) -> None:
         "cold_start_s",
         "rss_mb_per_worker",
     }
+
+
+def test_the_verdict_lines_name_each_target(bench: ModuleType) -> None:
+    round_ = _full_round()
+    round_["phases"]["resend_saturation"] = [_phase(3000, 900, server=[{"peak_rss_mb": 125.0}])]
+    lines = bench._targets_lines(bench.targets([round_], bench.medians([round_])))
+    assert len(lines) == 7
+    assert "[sqlite] target resend_per_s" in lines[0]
+    assert "NOT MET   measured 900, goal 1500.0" in lines[0]
+    assert lines[-1].endswith("met       measured 110.0, goal 120.0 (highest at any offer: 125.0)")
