@@ -1,11 +1,14 @@
 """scripts/bench's summary: resend's share of the framework ceiling, and when it is only an upper
 bound (the framework kept up with every rate it was offered); what the whole machine spent per
-request answered; the most resends the machine could answer given the three references."""
+request answered and how often the server's threads gave up a core; the most resends the
+machine could answer given the three references; the verdict on each performance target."""
 
 from __future__ import annotations
 
 import importlib.machinery
 import importlib.util
+import os
+import time
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -107,6 +110,35 @@ def test_machine_cpu_per_request_inside_the_window(bench: ModuleType) -> None:
 def test_no_machine_cpu_without_two_readings(bench: ModuleType) -> None:
     cpu = bench.machine_cpu([(1.5, 0.001, 200)], [(1.5, 3.0), (5.0, 4.0)], 1.0, 3.0)
     assert cpu == {"machine_cpu_cores": None, "machine_cpu_ms_per_request": None}
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs /proc")
+def test_context_switches_count_a_wait(bench: ModuleType) -> None:
+    waits, preempted = bench.context_switches(os.getpid())
+    time.sleep(0.01)  # gives the core up: one wait at least
+    later_waits, later_preempted = bench.context_switches(os.getpid())
+    assert later_waits > waits >= 0
+    assert later_preempted >= preempted >= 0
+
+
+def test_context_switches_per_request_of_a_phase(bench: ModuleType) -> None:
+    samples = [(1.0 + i * 0.01, 0.001, 200) for i in range(200)]
+    common = {
+        "rate": 100.0,
+        "start_at": 0.0,
+        "duration": 3.0,
+        "generator_cpu": 0.1,
+        "wall": 3.0,
+        "server_before": [],
+        "server_after": [],
+        "peak_rss": {},
+    }
+    counted = bench.summarise(samples, {}, **common, server_switches=(1500, 101))
+    assert counted["server_waits_per_request"] == 7.5
+    assert counted["server_preemptions_per_request"] == 0.51
+    # No server watched (the SMS ceiling, say): nothing reported rather than zeros.
+    uncounted = bench.summarise(samples, {}, **common)
+    assert "server_waits_per_request" not in uncounted
 
 
 def _bounded_round(**overrides: Any) -> dict[str, Any]:
