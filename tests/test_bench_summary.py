@@ -136,7 +136,7 @@ def test_context_switches_per_request_of_a_phase(bench: ModuleType) -> None:
     counted = bench.summarise(samples, {}, **common, server_switches=(1500, 101))
     assert counted["server_waits_per_request"] == 7.5
     assert counted["server_preemptions_per_request"] == 0.51
-    # No server watched (the SMS ceiling, say): nothing reported rather than zeros.
+    # No server process watched: nothing reported rather than zeros.
     uncounted = bench.summarise(samples, {}, **common)
     assert "server_waits_per_request" not in uncounted
 
