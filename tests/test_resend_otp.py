@@ -47,7 +47,7 @@ def test_resend_inside_cooldown_is_429_and_changes_nothing(world: World) -> None
     assert int(response.headers["retry-after"]) > 0
     assert response.json()["error"]["type"] == "too_many_requests"
     after = world.backend.verifications(request["id"])
-    # The code it would have replaced is still the active one: its cancellation rolled back.
+    # The code a new one would have replaced is still the active one, untouched.
     assert [(v.id, v.status, v.active) for v in after] == [
         (v.id, v.status, v.active) for v in before
     ]
