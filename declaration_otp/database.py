@@ -206,22 +206,25 @@ class Database:
 
         `pipelined`: see `write`; `one_statement`: see `read`."""
         queue = self._writer_queue() if write else contextlib.nullcontext()
+        pipeline = pipelined and self._pipelines
         try:
             with queue, self.engine.connect() as connection:
-                if one_statement and not self.is_sqlite:
+                if pipeline or (one_statement and not self.is_sqlite):
+                    # No transaction of the driver's own: see `read`, and `_pipelined_unit`.
                     connection.execution_options(isolation_level="AUTOCOMMIT", write=write)
                 else:
                     connection.execution_options(write=write)
                 with connection.begin() as transaction, Session(bind=connection) as session:
                     session.info[UNIT_CONNECTION] = connection
-                    # Pipelined, the COMMIT goes out with the statements still queued. After an
-                    # error the pipeline is left (synchronised) before the rollback, which an
-                    # aborted pipeline would refuse.
-                    pipeline = pipelined and self._pipelines
-                    with _driver_pipeline(connection) if pipeline else contextlib.nullcontext():
+                    if pipeline:
+                        with _pipelined_unit(connection):
+                            result = work(session)
+                            session.flush()
+                    else:
                         result = work(session)
                         session.flush()
-                        transaction.commit()
+                    # Pipelined, the transaction has ended already: the driver has nothing to do.
+                    transaction.commit()
                     return result
         except (DBAPIError, PoolTimeoutError) as error:
             if transient(error):
@@ -241,11 +244,13 @@ class Database:
 
         `pipelined` (PostgreSQL): the driver sends statements whose results are not read (the
         prepared statements' `run`) without waiting for each answer, together with the next one
-        that is read or the COMMIT; a resend pays about half the round trips. Only for units made
-        of `Prepared` statements alone: SQLAlchemy's own execution reads each statement's result
-        description at once, which a pipeline does not have yet. An error in a statement sent
-        ahead surfaces at the next statement read or at COMMIT and rolls the whole unit back, as
-        any error does. Ignored on SQLite (group commit: see group_commit)."""
+        that is read or the COMMIT, and the BEGIN with the first (see `_pipelined_unit`): the
+        unit waits for the server once per statement whose rows it reads, and once more to
+        commit (a resend's unit: four times). Only for units made of `Prepared` statements
+        alone: SQLAlchemy's own execution reads each statement's result description at once,
+        which a pipeline does not have yet. An error in a statement sent ahead surfaces at the
+        next statement read or at the COMMIT and rolls the whole unit back, as any error does.
+        Ignored on SQLite (group commit: see group_commit)."""
         return await self._submit(work, write=True, pipelined=pipelined)
 
     async def _submit(
@@ -296,27 +301,42 @@ def _pipelines_supported(engine: Engine) -> bool:
     return bool(psycopg.Pipeline.is_supported())
 
 
+# Spelled as the driver spells the transactions it begins itself on this engine.
+_PIPELINED_BEGIN = "BEGIN ISOLATION LEVEL READ COMMITTED"
+
+
 @contextlib.contextmanager
-def _driver_pipeline(connection: Connection) -> Iterator[None]:
-    """psycopg's pipeline mode on the unit's connection (see `Database.write`)."""
+def _pipelined_unit(connection: Connection) -> Iterator[None]:
+    """One transaction in psycopg's pipeline mode on the unit's connection (see `Database.write`),
+    its BEGIN and COMMIT queued with its statements.
+
+    Left to begin and commit itself, the driver waits for the server after its BEGIN and again
+    after its COMMIT, and leaving the pipeline waits once more: three of a resend's six round
+    trips. The connection is in the driver's autocommit mode instead, and the unit's own BEGIN
+    goes out with its first statement, its COMMIT with the last ones; leaving the pipeline sends
+    them and waits once. An error in any of them (a constraint, the COMMIT itself) comes back
+    then, and the unit fails whole: the server skips everything after the error, COMMIT
+    included, until the transaction is rolled back here."""
     driver: Any = connection.connection.driver_connection
     driver_error = connection.dialect.loaded_dbapi.Error
     try:
         with driver.pipeline():
+            run_on_driver(connection, _PIPELINED_BEGIN)
             yield
+            run_on_driver(connection, "COMMIT")
     except BaseException as error:
-        # A COMMIT that failed in the pipeline leaves the server's transaction aborted while
-        # SQLAlchemy counts it as ended (and skips the pool's reset): roll it back here, or
-        # drop the connection, so that the next unit never starts inside it.
+        # The pipeline has been left (synchronised): an aborted transaction, or one the unit
+        # left by raising, is rolled back, or the connection dropped, so that the next unit
+        # never starts inside it.
         try:
             driver.rollback()
         except driver_error:
             connection.invalidate()
         if isinstance(error, driver_error):
-            # Raised by the pipeline itself as it synchronises on leaving, outside SQLAlchemy's
-            # execution: the server went away (a restart) after the unit's last answer. Given
-            # the form any statement's error has, so that it reads as the database being
-            # unavailable (a 503 the client may retry), never as a crash.
+            # Raised as the pipeline synchronised on leaving, outside SQLAlchemy's execution: a
+            # statement sent with the COMMIT failed, or the server went away (a restart) after
+            # the unit's last answer. Given the form any statement's error has, so that a lost
+            # server reads as the database being unavailable (a 503 the client may retry).
             raise as_sqlalchemy_error(connection, error, statement=None) from error
         raise
 

@@ -22,6 +22,7 @@ from sqlmodel import Session
 from declaration_otp.database import Database, DatabaseUnavailable
 from declaration_otp.prepared import UNIT_CONNECTION, Prepared
 from tests.conftest import _postgres_database
+from tests.wire_proxy import RoundTripCounter, counting_round_trips
 
 
 class _TestTables(DeclarativeBase):
@@ -68,11 +69,13 @@ def inserts(*rows: tuple[int, str]) -> Callable[[Session], None]:
 
 
 def count_statements_sent(database: Database) -> tuple[list[int], Callable[[], None]]:
-    """Statements handed to the driver (queued ones included)."""
+    """The unit's statements handed to the driver (queued ones included), its BEGIN and COMMIT
+    left out."""
     seen = [0]
 
-    def on_execute(*_args: Any) -> None:
-        seen[0] += 1
+    def on_execute(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.split(None, 1)[0] not in ("BEGIN", "COMMIT"):
+            seen[0] += 1
 
     event.listen(database.engine, "before_cursor_execute", on_execute)
     return seen, lambda: event.remove(database.engine, "before_cursor_execute", on_execute)
@@ -153,6 +156,56 @@ def test_a_server_gone_when_the_pipeline_is_left_is_unavailable_not_a_crash(
         database.run_sync(ended_by_the_server, write=True, pipelined=True)
     asyncio.run(database.write(inserts((1, "after")), pipelined=True))
     assert bodies(database) == ["after"]
+
+
+@pytest.fixture(scope="module")
+def proxied(database: Database) -> Iterator[tuple[Database, RoundTripCounter]]:
+    """The same database through a relay that counts round trips, on one connection."""
+    url = database.engine.url
+    with counting_round_trips(url.host or "127.0.0.1", url.port or 5432) as counter:
+        through = url.set(
+            host="127.0.0.1",
+            port=counter.port,
+            query={**url.query, "sslmode": "disable", "gssencmode": "disable"},
+        )
+        proxied = Database.from_url(through.render_as_string(hide_password=False), pool_size=1)
+        try:
+            yield proxied, counter
+        finally:
+            proxied.close()
+
+
+def round_trips_of(
+    proxied: tuple[Database, RoundTripCounter], work: Callable[[Session], Any]
+) -> int:
+    database, counter = proxied
+    asyncio.run(database.write(inserts((100, "warm-up")), pipelined=True))  # connected already
+    database.run_sync(lambda s: s.execute(text("DELETE FROM pipelined_entries")), write=True)
+    before = counter.round_trips
+    asyncio.run(database.write(work, pipelined=True))
+    return counter.round_trips - before
+
+
+def test_a_pipelined_unit_of_writes_waits_for_the_server_once(
+    proxied: tuple[Database, RoundTripCounter],
+) -> None:
+    """Its BEGIN goes out with its first statement, its COMMIT with the last: one wait, when the
+    pipeline is left (the driver's own BEGIN and COMMIT would wait three more times)."""
+    assert round_trips_of(proxied, inserts((1, "a"), (2, "b"), (3, "c"))) == 1
+    assert bodies(proxied[0]) == ["a", "b", "c"]
+
+
+def test_a_pipelined_unit_waits_once_more_per_read(
+    proxied: tuple[Database, RoundTripCounter],
+) -> None:
+    def work(session: Session) -> list[str]:
+        inserts((1, "a"))(session)
+        read = [row.body for row in _BODIES.rows(session, {})]
+        inserts((2, "b"))(session)
+        return read
+
+    assert round_trips_of(proxied, work) == 2
+    assert bodies(proxied[0]) == ["a", "b"]
 
 
 def _admin_dsn(database: Database) -> str:
