@@ -22,7 +22,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
-from sqlalchemy import insert
+from sqlalchemy import CTE, Insert, Table, bindparam, insert, literal
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from declaration_otp.database import DatabaseUnavailable
@@ -36,7 +37,8 @@ logger = logging.getLogger(__name__)
 DETAIL_MAX = 200
 # Built once, on the table (Core): written with every code issued, cancelled or sent, so building
 # an ORM insert per row would cost more than the row itself (scripts/bench).
-_INSERT_EVENT = Prepared(insert(OtpEvent.__table__))  # type: ignore[attr-defined]
+_EVENTS: Table = OtpEvent.__table__  # type: ignore[attr-defined]
+_INSERT_EVENT = Prepared(insert(_EVENTS))
 
 
 class EventKind(StrEnum):
@@ -96,22 +98,61 @@ def record(
     """Append `events` in the caller's transaction, in the order given."""
     if not events:
         return
-    rows = [
-        {
-            "occurred_at": at,
-            "event": event.kind.value,
-            "declaration_request_id": event.declaration_request_id,
-            "verification_id": event.verification_id,
-            "actor_user_id": actor.user_id if actor else None,
-            "actor_legal_entity_id": actor.legal_entity_id if actor else None,
-            "request_id": request_id,
-            "detail": event.detail[:DETAIL_MAX] if event.detail else None,
-        }
-        for event in events
-    ]
     # One statement per row keeps the ids in the order given on every backend.
-    for row in rows:
-        _INSERT_EVENT.run(session, row)
+    for event in events:
+        _INSERT_EVENT.run(
+            session,
+            {
+                "event": event.kind.value,
+                "declaration_request_id": event.declaration_request_id,
+                "verification_id": event.verification_id,
+                **shared_params(at=at, actor=actor, request_id=request_id, detail=event.detail),
+            },
+        )
+
+
+def shared_params(
+    *, at: datetime, actor: Actor | None, request_id: str | None, detail: str | None
+) -> dict[str, object]:
+    """The values an event takes from its context, by column (see `insert_events_from` for
+    them as bind parameters)."""
+    return {
+        "occurred_at": at,
+        "actor_user_id": actor.user_id if actor else None,
+        "actor_legal_entity_id": actor.legal_entity_id if actor else None,
+        "request_id": request_id,
+        "detail": detail[:DETAIL_MAX] if detail else None,
+    }
+
+
+# Bind parameters of `insert_events_from`, named apart from the columns: a statement compiled
+# with a parameter named as a column of a table it updates sets that column from it.
+_BIND_PREFIX = "event_"
+
+
+def insert_events_from(rows: CTE, *, kind: EventKind) -> Insert:
+    """A statement appending a `kind` event for each row of `rows` (columns
+    `declaration_request_id` and `id`, the code's), in the statement that produces them: on
+    PostgreSQL a change and its events can be one statement (see codes.cancel_active_codes).
+    Its bind parameters: `events_from_params`."""
+    c = _EVENTS.c
+    shared = ("occurred_at", "actor_user_id", "actor_legal_entity_id", "request_id", "detail")
+    return insert(_EVENTS).from_select(
+        ["event", "declaration_request_id", "verification_id", *shared],
+        sa_select(
+            literal(kind.value, type_=c.event.type),
+            rows.c.declaration_request_id,
+            rows.c.id,
+            *(bindparam(_BIND_PREFIX + name, type_=c[name].type) for name in shared),
+        ),
+    )
+
+
+def events_from_params(
+    *, at: datetime, actor: Actor | None, request_id: str | None, detail: str | None
+) -> dict[str, object]:
+    shared = shared_params(at=at, actor=actor, request_id=request_id, detail=detail)
+    return {_BIND_PREFIX + name: value for name, value in shared.items()}
 
 
 async def record_rate_limited(

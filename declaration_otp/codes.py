@@ -29,7 +29,13 @@ from declaration_otp.otp_rules import (
 from declaration_otp.phone import mask_phone
 from declaration_otp.prepared import Prepared
 from declaration_otp.runtime import Services
-from declaration_otp.sms.outbox import BirthClaim, ClaimedSms, cancel_queued_for, queue_sms
+from declaration_otp.sms.outbox import (
+    BirthClaim,
+    ClaimedSms,
+    cancel_queued_for,
+    drop_queued,
+    queue_sms,
+)
 from declaration_otp.tables import PhoneSendState, Verification, VerifiedPhone
 
 
@@ -138,13 +144,13 @@ _INSERT_VERIFICATION = Prepared(sa_insert(_VERIFICATIONS))
 _ACTIVE: ColumnElement[Any] = literal_column("verifications.active")
 
 
-def _cancel_statement(*, by_phone: bool, by_request: bool) -> Any:
+def _cancel_update(*, by_phone: bool, by_request: bool) -> Any:
     conditions = []
     if by_phone:
         conditions.append(and_(_ACTIVE, _V.phone_number == bindparam("phone")))
     if by_request:
         conditions.append(and_(_ACTIVE, _V.declaration_request_id == bindparam("request")))
-    return Prepared(
+    return (
         update(_VERIFICATIONS)
         .where(or_(*conditions))
         .values(active=False, status=VerificationStatus.CANCELED.value, updated_at=bindparam("at"))
@@ -152,9 +158,22 @@ def _cancel_statement(*, by_phone: bool, by_request: bool) -> Any:
     )
 
 
+def _cancel_in_one_statement(*, by_phone: bool, by_request: bool) -> Prepared:
+    """PostgreSQL: the cancel, its codes' queued SMS dropped and their `cancelled` events, as
+    one statement whose rows are not read (data-modifying WITH: the UPDATE's RETURNING feeds
+    the other two). In a pipelined unit it is queued with the writes after it, where reading
+    the cancel's rows to follow them up (SQLite's way, below) costs a round trip."""
+    cancelled = _cancel_update(by_phone=by_phone, by_request=by_request).cte("cancelled")
+    dropped = drop_queued(sa_select(cancelled.c.id)).cte("dropped")
+    return Prepared(audit.insert_events_from(cancelled, kind=EventKind.CANCELLED).add_cte(dropped))
+
+
+_CANCEL_WAYS = ((True, False), (False, True), (True, True))
 _CANCEL = {
-    (by_phone, by_request): _cancel_statement(by_phone=by_phone, by_request=by_request)
-    for by_phone, by_request in ((True, False), (False, True), (True, True))
+    way: Prepared(_cancel_update(by_phone=way[0], by_request=way[1])) for way in _CANCEL_WAYS
+}
+_CANCEL_PG = {
+    way: _cancel_in_one_statement(by_phone=way[0], by_request=way[1]) for way in _CANCEL_WAYS
 }
 
 
@@ -168,24 +187,28 @@ def cancel_active_codes(
     actor: Actor | None = None,
     request_id: str | None = None,
     now: datetime | None = None,
-) -> list[uuid.UUID]:
+) -> None:
     """Deactivate the active codes of a phone and/or a request; their unsent SMS are dropped.
 
     Each cancelled code gets a `cancelled` audit event with `reason`, at `now` (default: the
     clock), so that a replacement recorded at the same moment sorts after it.
     """
     if phone_number is None and declaration_request_id is None:
-        return []
+        return
     now = now or services.clock()
-    statement = _CANCEL[(phone_number is not None, declaration_request_id is not None)]
+    way = (phone_number is not None, declaration_request_id is not None)
     params: dict[str, Any] = {"at": now}
     if phone_number is not None:
         params["phone"] = phone_number
     if declaration_request_id is not None:
         params["request"] = declaration_request_id
-    rows = statement.rows(session, params)
-    cancelled = [row[0] for row in rows]
-    cancel_queued_for(session, verification_ids=cancelled, now=now)
+    if not services.database.is_sqlite:
+        events = audit.events_from_params(at=now, actor=actor, request_id=request_id, detail=reason)
+        _CANCEL_PG[way].run(session, params | events)
+        return
+    # SQLite has no data-modifying WITH: the cancel's rows are read and followed up one by one.
+    rows = _CANCEL[way].rows(session, params)
+    cancel_queued_for(session, verification_ids=[row[0] for row in rows], now=now)
     audit.record(
         session,
         [Event(EventKind.CANCELLED, row[1], row[0], reason) for row in rows],
@@ -193,7 +216,6 @@ def cancel_active_codes(
         actor=actor,
         request_id=request_id,
     )
-    return cancelled
 
 
 def issue_code(

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, insert, or_, update
+from sqlalchemy import BindParameter, Select, Table, Update, and_, bindparam, insert, or_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
@@ -172,16 +172,24 @@ def _open_attempt(
     )
 
 
+def drop_queued(codes: Select[Any] | BindParameter[Any]) -> Update:
+    """The statement that drops the still-queued messages (text wiped) of a code (a bind
+    parameter) or of the codes a query selects, stamped with the bind parameter `at`."""
+    of_codes = (
+        _SMS.c.verification_id.in_(codes)
+        if isinstance(codes, Select)
+        else _SMS.c.verification_id == codes
+    )
+    return (
+        update(_SMS)
+        .where(of_codes, _SMS.c.status == SmsStatus.QUEUED.value)
+        .values(status=SmsStatus.CANCELED.value, body_ciphertext=None, updated_at=bindparam("at"))
+    )
+
+
 # On every resend (see prepared.py). One code has one message, and a resend replaces at most
 # two codes (the phone's and the request's), so one statement per code.
-_CANCEL_QUEUED = Prepared(
-    update(_SMS)
-    .where(
-        _SMS.c.verification_id == bindparam("code"),
-        _SMS.c.status == SmsStatus.QUEUED.value,
-    )
-    .values(status=SmsStatus.CANCELED.value, body_ciphertext=None, updated_at=bindparam("at"))
-)
+_CANCEL_QUEUED = Prepared(drop_queued(bindparam("code")))
 
 
 def cancel_queued_for(
