@@ -14,7 +14,7 @@ import contextlib
 import socket
 import struct
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 # Frontend messages after which libpq waits for the server.
 _WAITS_FOR_ANSWER = frozenset(b"SHQ")
@@ -47,50 +47,23 @@ class RoundTripCounter:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             with self._lock:
                 self._sockets += [client, server]
+            frontend = _FrontendMessages(on_wait=self._client_waits)
             threading.Thread(
-                target=self._client_to_server, args=(client, server), daemon=True
+                target=_relay, args=(client, server, frontend.read), daemon=True
             ).start()
             threading.Thread(
-                target=self._server_to_client, args=(server, client), daemon=True
+                target=_relay, args=(server, client, self._server_answers), daemon=True
             ).start()
 
-    def _client_to_server(self, client: socket.socket, server: socket.socket) -> None:
-        pending = b""
-        started = False  # the start-up packet has no type byte
-        while chunk := _receive(client):
-            pending += chunk
-            while True:
-                header = 4 if not started else 5
-                if len(pending) < header:
-                    break
-                length = struct.unpack("!I", pending[header - 4 : header])[0]
-                size = length if not started else length + 1
-                if len(pending) < size:
-                    break
-                if started and pending[0] in _WAITS_FOR_ANSWER:
-                    with self._lock:
-                        self._awaiting = True
-                pending, started = pending[size:], True
-            # Forwarded once read: the answer cannot arrive before the wait is noted.
-            try:
-                server.sendall(chunk)
-            except OSError:
-                break
-        with contextlib.suppress(OSError):
-            server.shutdown(socket.SHUT_WR)
+    def _client_waits(self) -> None:
+        with self._lock:
+            self._awaiting = True
 
-    def _server_to_client(self, server: socket.socket, client: socket.socket) -> None:
-        while chunk := _receive(server):
-            with self._lock:
-                if self._awaiting:
-                    self._round_trips += 1
-                    self._awaiting = False
-            try:
-                client.sendall(chunk)
-            except OSError:
-                break
-        with contextlib.suppress(OSError):
-            client.shutdown(socket.SHUT_WR)
+    def _server_answers(self, _chunk: bytes) -> None:
+        with self._lock:
+            if self._awaiting:
+                self._round_trips += 1
+                self._awaiting = False
 
     def close(self) -> None:
         self._listener.close()
@@ -98,6 +71,43 @@ class RoundTripCounter:
             for sock in self._sockets:
                 with contextlib.suppress(OSError):
                     sock.close()
+
+
+class _FrontendMessages:
+    """Splits what the client sends into messages and calls `on_wait` for each that makes it
+    wait for an answer."""
+
+    def __init__(self, on_wait: Callable[[], None]) -> None:
+        self._on_wait = on_wait
+        self._pending = b""
+        self._started = False  # the start-up packet has no type byte
+
+    def read(self, chunk: bytes) -> None:
+        self._pending += chunk
+        while True:
+            header = 5 if self._started else 4
+            if len(self._pending) < header:
+                return
+            length = struct.unpack("!I", self._pending[header - 4 : header])[0]
+            size = length + 1 if self._started else length
+            if len(self._pending) < size:
+                return
+            if self._started and self._pending[0] in _WAITS_FOR_ANSWER:
+                self._on_wait()
+            self._pending, self._started = self._pending[size:], True
+
+
+def _relay(source: socket.socket, target: socket.socket, seen: Callable[[bytes], None]) -> None:
+    """Forward `source` to `target`, each chunk shown to `seen` first: a wait is noted before
+    the request that causes the answer goes out."""
+    while chunk := _receive(source):
+        seen(chunk)
+        try:
+            target.sendall(chunk)
+        except OSError:
+            break
+    with contextlib.suppress(OSError):
+        target.shutdown(socket.SHUT_WR)
 
 
 def _receive(sock: socket.socket) -> bytes:
