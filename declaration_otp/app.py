@@ -25,6 +25,7 @@ from declaration_otp.access_log import AccessLogMiddleware, OperationTagMiddlewa
 from declaration_otp.auth import Caller
 from declaration_otp.envelope import Ok
 from declaration_otp.error_handlers import ERROR_HANDLERS
+from declaration_otp.load_shedding import InFlightLimitMiddleware
 from declaration_otp.logging_setup import configure_logging
 from declaration_otp.ops_routes import OpsRoutesMiddleware
 from declaration_otp.request_id import RequestIdMiddleware
@@ -138,10 +139,16 @@ def create_app(
         ),
     )
     # Outermost first: the request id is bound before the ops routes (/metrics, /health/*,
-    # outside the spec) and the access log see the request.
+    # outside the spec) and the access log see the request; the bound on requests in hand
+    # (load_shedding.py) applies to the API alone and its refusals are logged.
     app.add_middleware(RequestIdMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
     app.add_middleware(OpsRoutesMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
     app.add_middleware(AccessLogMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
+    app.add_middleware(
+        InFlightLimitMiddleware,
+        position=MiddlewarePosition.BEFORE_EXCEPTION,
+        limit=settings.max_requests_in_flight,
+    )
     app.add_middleware(OperationTagMiddleware, position=MiddlewarePosition.BEFORE_SECURITY)
     app.add_api(
         read_spec(),

@@ -60,6 +60,10 @@ CODE_CHECKS = Counter(
     "Counted code attempts, by outcome: verified, invalid, expired, exhausted.",
     ["outcome"],
 )
+REQUESTS_SHED = Counter(
+    "dotp_http_requests_shed",
+    "API requests refused with 503 because the worker had MAX_REQUESTS_IN_FLIGHT in hand.",
+)
 RATE_LIMITED = Counter(
     "dotp_otp_rate_limited",
     "Sends refused with 429, by the limit that refused them (cooldown or COUNT/SECONDS).",

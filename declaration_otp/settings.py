@@ -52,6 +52,8 @@ class Settings(BaseSettings):
         "in production.",
     )
     database_pool_size: int = Field(default=8, ge=1, le=200)
+    # Per worker process; past it the API answers 503 at once (see load_shedding.py).
+    max_requests_in_flight: int = Field(default=256, ge=1, le=100_000)
     database_busy_timeout_ms: int = Field(default=5000, ge=0)
     database_connect_timeout_seconds: int = Field(default=3, ge=1, le=60)
     database_statement_timeout_ms: int = Field(default=5000, ge=0)
