@@ -2554,10 +2554,13 @@ window.DECLARATION_OTP_SPEC = {
     }
    },
    "ServiceUnavailable": {
-    "description": "A dependency (the database, or the token introspection server) is unavailable; retry later.",
+    "description": "A dependency (the database, or the token introspection server) is unavailable, or the server is handling as many requests as it accepts at once (`MAX_REQUESTS_IN_FLIGHT`): nothing was done; retry after `Retry-After` seconds.",
     "headers": {
      "X-Request-ID": {
       "$ref": "#/components/headers/RequestId"
+     },
+     "Retry-After": {
+      "$ref": "#/components/headers/RetryAfter"
      }
     },
     "content": {
