@@ -4,8 +4,8 @@ A request keeps its memory and its place in the database queue until it is answe
 its client has given up waiting (the server does not stop a handler when the connection closes).
 Offered more than it can answer, a worker without a bound keeps accepting: the queue, the
 latency of every request behind it and the process's memory grow for as long as the overload
-lasts (the benchmark's create phases at five times capacity took a worker from 118 to 133 MB,
-and glibc kept it). With `MAX_REQUESTS_IN_FLIGHT`, the excess is refused at once with the
+lasts (the benchmark's create phases at four to eight times capacity took a worker from 118 to
+133 MB, and glibc kept it). With `MAX_REQUESTS_IN_FLIGHT`, the excess is refused at once with the
 eHealth envelope and `Retry-After`, what `DatabaseUnavailable` answers: the client may retry,
 and the requests already accepted finish at the speed the worker has.
 
