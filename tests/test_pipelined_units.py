@@ -190,7 +190,7 @@ def test_a_pipelined_unit_of_writes_waits_for_the_server_once(
     proxied: tuple[Database, RoundTripCounter],
 ) -> None:
     """Its BEGIN goes out with its first statement, its COMMIT with the last: one wait, when the
-    pipeline is left (the driver's own BEGIN and COMMIT would wait three more times)."""
+    pipeline is left (with the driver's own BEGIN and COMMIT, three)."""
     assert round_trips_of(proxied, inserts((1, "a"), (2, "b"), (3, "c"))) == 1
     assert bodies(proxied[0]) == ["a", "b", "c"]
 
