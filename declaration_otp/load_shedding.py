@@ -15,6 +15,7 @@ worker must still say so), and the access log still records each refusal.
 
 from __future__ import annotations
 
+from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from declaration_otp import envelope, metrics
@@ -34,7 +35,7 @@ class InFlightLimitMiddleware:
             return
         if self.in_flight >= self.limit:
             metrics.REQUESTS_SHED.inc()
-            await _refuse(scope, send)
+            await _refusal(scope)(scope, receive, send)
             return
         self.in_flight += 1
         try:
@@ -43,13 +44,12 @@ class InFlightLimitMiddleware:
             self.in_flight -= 1
 
 
-async def _refuse(scope: Scope, send: Send) -> None:
+def _refusal(scope: Scope) -> Response:
     error = unavailable()
-    body = envelope.dumps(envelope.error_body(scope, error.status, error.error_type, error.message))
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-        *((name.lower().encode(), value.encode()) for name, value in error.headers.items()),
-    ]
-    await send({"type": "http.response.start", "status": error.status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    body = envelope.error_body(scope, error.status, error.error_type, error.message)
+    return Response(
+        envelope.dumps(body),
+        status_code=error.status,
+        headers=error.headers,
+        media_type="application/json",
+    )

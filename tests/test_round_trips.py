@@ -35,15 +35,13 @@ def counted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Backend,
                 query={**server.query, "sslmode": "disable", "gssencmode": "disable"},
             )
             # The relay's periodic look for due messages would be counted too: rarely here.
-            yield from (
-                (backend, counter)
-                for backend in _backend(
-                    "postgres-counted",
-                    through.render_as_string(hide_password=False),
-                    Path(tmp_path_factory.mktemp("counted")),
-                    relay_poll_seconds=60,
-                )
-            )
+            for backend in _backend(
+                "postgres-counted",
+                through.render_as_string(hide_password=False),
+                Path(tmp_path_factory.mktemp("counted")),
+                relay_poll_seconds=60,
+            ):
+                yield backend, counter
 
 
 def _settled(counter: RoundTripCounter) -> int:

@@ -187,8 +187,9 @@ def drop_queued(codes: Select[Any] | BindParameter[Any]) -> Update:
     )
 
 
-# On every resend (see prepared.py). One code has one message, and a resend replaces at most
-# two codes (the phone's and the request's), so one statement per code.
+# On SQLite, with every code replaced (see prepared.py; PostgreSQL drops them in the cancel's
+# own statement: codes.cancel_active_codes). One code has one message, and a resend replaces at
+# most two codes (the phone's and the request's), so one statement per code.
 _CANCEL_QUEUED = Prepared(drop_queued(bindparam("code")))
 
 
