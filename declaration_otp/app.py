@@ -33,6 +33,7 @@ from declaration_otp.runtime import SERVICES_STATE_KEY, Services, services_of
 from declaration_otp.settings import Settings
 from declaration_otp.sms.relay import Relay
 from declaration_otp.spec import read_spec
+from declaration_otp.spec_documents import connexion_middlewares
 from declaration_otp.validation import VALIDATOR_MAP
 
 logger = logging.getLogger(__name__)
@@ -134,6 +135,8 @@ def create_app(
     app = connexion.AsyncApp(
         __name__,
         lifespan=make_lifespan(settings, clock),
+        # The served description is rendered once per base path, off the loop (spec_documents.py).
+        middlewares=connexion_middlewares(),
         swagger_ui_options=SwaggerUIOptions(
             swagger_ui_path="/api/ui", spec_path="/api/openapi.json"
         ),
