@@ -15,6 +15,7 @@ from connexion.exceptions import (
 )
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from declaration_otp import envelope
 from declaration_otp.auth.introspection import IntrospectionUnavailable
@@ -131,6 +132,19 @@ def handle_introspection_unavailable(
     return handle_api_error(request, unavailable())
 
 
+# nginx's status for a request whose client closed the connection before it was answered: no one
+# receives it, but the access log and the request metrics tell it from a failure of ours.
+CLIENT_CLOSED_REQUEST = 499
+
+
+def handle_client_gone(request: ConnexionRequest, error: ClientDisconnect) -> ConnexionResponse:
+    # A request that waited behind others until its client gave up: its body is read only when
+    # its handler starts, and by then the server knows the connection is gone. Nothing was done;
+    # not a server error, and no traceback to log.
+    logger.info("client closed the connection first: %s %s", request.method, request.url.path)
+    return render(request, CLIENT_CLOSED_REQUEST, "client_closed_request", "Client closed request")
+
+
 def handle_unexpected(request: ConnexionRequest, error: Exception) -> ConnexionResponse:
     # The trace goes to the log, never to the client.
     logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
@@ -143,5 +157,6 @@ ERROR_HANDLERS = (
     (IntrospectionUnavailable, handle_introspection_unavailable),
     (ProblemException, handle_problem),
     (HTTPException, handle_http_exception),
+    (ClientDisconnect, handle_client_gone),
     (Exception, handle_unexpected),
 )
