@@ -352,3 +352,21 @@ def test_the_verdict_lines_name_each_target(bench: ModuleType) -> None:
     assert "[sqlite] target resend_per_s" in lines[0]
     assert "NOT MET   measured 900, goal 1500.0" in lines[0]
     assert lines[-1].endswith("met       measured 110.0, goal 120.0 (highest at any offer: 125.0)")
+
+
+def test_refusals_past_the_in_flight_bound_are_not_errors(bench: ModuleType) -> None:
+    # 503s the server counted as refused at MAX_REQUESTS_IN_FLIGHT are its answer to an offer
+    # beyond capacity; any other 503 (the database away) is an error.
+    round_ = _full_round()
+    round_["phases"]["resend_saturation"][0].update(
+        other_status={"503": 30}, refused_in_flight_bound=30
+    )
+    assert bench.targets([round_], bench.medians([round_]))["sqlite"]["errors"]["met"]
+    round_["phases"]["resend_saturation"][0].update(
+        other_status={"503": 30, "500": 1}, refused_in_flight_bound=25
+    )
+    verdict = bench.targets([round_], bench.medians([round_]))["sqlite"]["errors"]
+    assert verdict == {"goal": 0, "measured": 6, "met": False}
+    # Without the server's count every 503 is an error.
+    del round_["phases"]["resend_saturation"][0]["refused_in_flight_bound"]
+    assert bench.targets([round_], bench.medians([round_]))["sqlite"]["errors"]["measured"] == 31
