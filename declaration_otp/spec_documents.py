@@ -2,19 +2,18 @@
 
 connexion renders the served description on every request, on the event loop: a deep copy of it,
 its validation against the OpenAPI schema again and the dump (PyYAML's pure-Python emitter for
-the YAML). On the benchmark machine that was 0.14-0.2 s for the JSON and 0.9 s for the YAML, and
-the worker answered nothing else meanwhile: one reader of the docs a second took a worker's
-resends from a p99 of 55 ms to 1.6 s, and a few requests a second to an endpoint that needs no
-token would keep a worker from serving at all.
+the YAML). On the benchmark machine that took 0.14-0.23 s for the JSON and 0.9-1.3 s for the YAML,
+and the worker answered nothing else meanwhile: one reader of the YAML a second took resends at
+100 a second from a p99 of 34 ms to 1.8-2.0 s, and a few such requests a second (they need no
+token) would keep a worker from serving at all (docs/performance.md, twelfth round).
 
 Here the first request for a base path renders its document in a worker thread and keeps the
 bytes; later ones are a lookup. The document is connexion's, byte for byte (tests compare them),
 made without its costs: the description was validated when the app was built, so it is only
 resolved (once, from a copy taken then: connexion's response validation later writes into its
 own resolved description) and given its servers block, and the YAML goes through libyaml's
-emitter with connexion's style rules. Only the two endpoints
-change: `SpecDocumentsMiddleware` stands where connexion's Swagger UI middleware stands in
-`ConnexionMiddleware.default_middlewares`.
+emitter with connexion's style rules. Only the two endpoints change: `SpecDocumentsMiddleware`
+stands where connexion's Swagger UI middleware stands in `ConnexionMiddleware.default_middlewares`.
 """
 
 from __future__ import annotations
