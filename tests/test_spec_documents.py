@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 from typing import Any
 
@@ -34,8 +35,10 @@ def _request(root_path: str) -> Request:
     return Request({"type": "http", "method": "GET", "path": "/", "root_path": root_path})
 
 
+@functools.cache
 def _connexion_document(kind: Kind, root_path: str) -> bytes:
-    """What connexion's own endpoint answers, rendered by connexion itself."""
+    """What connexion's own endpoint answers, rendered by connexion itself (a second each for
+    the YAML: once per kind and root path is enough)."""
     api = SwaggerUIAPI(
         Specification.load(read_spec()), default=_not_found, swagger_ui_options=OPTIONS
     )
