@@ -100,15 +100,24 @@ def record(
         return
     # One statement per row keeps the ids in the order given on every backend.
     for event in events:
-        _INSERT_EVENT.run(
-            session,
-            {
-                "event": event.kind.value,
-                "declaration_request_id": event.declaration_request_id,
-                "verification_id": event.verification_id,
-                **shared_params(at=at, actor=actor, request_id=request_id, detail=event.detail),
-            },
-        )
+        insert_row(session, event_row(event, at=at, actor=actor, request_id=request_id))
+
+
+def insert_row(session: Session, row: dict[str, object]) -> None:
+    """Append one event given as its row (`event_row`)."""
+    _INSERT_EVENT.run(session, row)
+
+
+def event_row(
+    event: Event, *, at: datetime, actor: Actor | None, request_id: str | None
+) -> dict[str, object]:
+    """`event`'s row, by column (the id is the database's)."""
+    return {
+        "event": event.kind.value,
+        "declaration_request_id": event.declaration_request_id,
+        "verification_id": event.verification_id,
+        **shared_params(at=at, actor=actor, request_id=request_id, detail=event.detail),
+    }
 
 
 def shared_params(

@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 
 from declaration_otp import audit, metrics
 from declaration_otp.audit import Actor, Event, EventKind
+from declaration_otp.chained_inserts import ChainedInserts
 from declaration_otp.otp_rules import (
     AttemptOutcome,
     AttemptResult,
@@ -34,9 +35,17 @@ from declaration_otp.sms.outbox import (
     ClaimedSms,
     cancel_queued_for,
     drop_queued,
+    outbox_rows,
     queue_sms,
 )
-from declaration_otp.tables import PhoneSendState, Verification, VerifiedPhone
+from declaration_otp.tables import (
+    OtpEvent,
+    PhoneSendState,
+    SmsAttempt,
+    SmsMessage,
+    Verification,
+    VerifiedPhone,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +122,9 @@ def _stamp_phone(session: Session, *, phone_number: str, sent_at: datetime) -> N
 # The tables behind the models, for Core statements on the hot path.
 _VERIFICATIONS: Table = Verification.__table__  # type: ignore[attr-defined]
 _PHONE_SEND_STATES: Table = PhoneSendState.__table__  # type: ignore[attr-defined]
+_SMS_MESSAGES: Table = SmsMessage.__table__  # type: ignore[attr-defined]
+_SMS_ATTEMPTS: Table = SmsAttempt.__table__  # type: ignore[attr-defined]
+_OTP_EVENTS: Table = OtpEvent.__table__  # type: ignore[attr-defined]
 
 
 _V = _VERIFICATIONS.c
@@ -136,6 +148,10 @@ _SENT_TIMES = Prepared(
     )
 )
 _INSERT_VERIFICATION = Prepared(sa_insert(_VERIFICATIONS))
+# PostgreSQL: a new code's rows as one statement (see chained_inserts.py), its SMS queued for any
+# relay or claimed at birth by the worker's own.
+_ISSUE_PG_QUEUED = ChainedInserts(_VERIFICATIONS, _SMS_MESSAGES, _OTP_EVENTS)
+_ISSUE_PG_CLAIMED = ChainedInserts(_VERIFICATIONS, _SMS_MESSAGES, _SMS_ATTEMPTS, _OTP_EVENTS)
 
 
 # Spelled exactly as the partial unique indexes' predicate (`WHERE active`), inside each OR
@@ -267,24 +283,19 @@ def issue_code(
     )
     verification_id, sms_id = draft.verification_id, draft.sms_id
     expires_at = now + timedelta(seconds=settings.otp_ttl_seconds)
-    # Core inserts in foreign-key order (hot path: no ORM object, no unit of work, no flush).
-    _INSERT_VERIFICATION.run(
-        session,
-        {
-            "id": verification_id,
-            "declaration_request_id": declaration_request_id,
-            "phone_number": phone_number,
-            "code_hash": draft.code_hash,
-            "status": VerificationStatus.NEW.value,
-            "active": True,
-            "attempts_count": 0,
-            "code_expired_at": expires_at,
-            "inserted_at": now,
-            "updated_at": now,
-        },
-    )
-    claimed_sms = queue_sms(
-        session,
+    code = {
+        "id": verification_id,
+        "declaration_request_id": declaration_request_id,
+        "phone_number": phone_number,
+        "code_hash": draft.code_hash,
+        "status": VerificationStatus.NEW.value,
+        "active": True,
+        "attempts_count": 0,
+        "code_expired_at": expires_at,
+        "inserted_at": now,
+        "updated_at": now,
+    }
+    outbox = outbox_rows(
         sms_id=sms_id,
         verification_id=verification_id,
         declaration_request_id=declaration_request_id,
@@ -295,23 +306,30 @@ def issue_code(
         now=now,
         claim=draft.claim,
     )
-    if services.database.is_sqlite:  # PostgreSQL stamped it as it locked it
-        _stamp_phone(session, phone_number=phone_number, sent_at=now)
     # Never the code: for a phone-only code the masked phone says whose it was.
     detail = f"SMS to {mask_phone(phone_number)}, valid {settings.otp_ttl_seconds} s"
-    audit.record(
-        session,
-        [Event(event, declaration_request_id, verification_id, detail)],
+    event_row = audit.event_row(
+        Event(event, declaration_request_id, verification_id, detail),
         at=now,
         actor=actor,
         request_id=request_id,
     )
+    if services.database.is_sqlite:
+        # Core inserts in foreign-key order (hot path: no ORM object, no unit of work, no flush).
+        _INSERT_VERIFICATION.run(session, code)
+        queue_sms(session, outbox)
+        _stamp_phone(session, phone_number=phone_number, sent_at=now)  # PostgreSQL's: its lock
+        audit.insert_row(session, event_row)
+    elif outbox.attempt is None:
+        _ISSUE_PG_QUEUED.run(session, [code, outbox.message, event_row])
+    else:
+        _ISSUE_PG_CLAIMED.run(session, [code, outbox.message, outbox.attempt, event_row])
     return IssuedCode(
         id=verification_id,
         code_expired_at=expires_at,
         sms_id=sms_id,
         for_declaration_request=declaration_request_id is not None,
-        claimed_sms=claimed_sms,
+        claimed_sms=outbox.claimed,
     )
 
 

@@ -82,8 +82,17 @@ class BirthClaim:
     seconds: float
 
 
-def queue_sms(
-    session: Session,
+@dataclass(frozen=True, slots=True)
+class OutboxRows:
+    """A new message's rows, by column: the message, and its first send attempt when it is
+    claimed at birth (`claimed` then: what the claimer sends once the rows are committed)."""
+
+    message: dict[str, Any]
+    attempt: dict[str, Any] | None
+    claimed: ClaimedSms | None
+
+
+def outbox_rows(
     *,
     sms_id: uuid.UUID,
     verification_id: uuid.UUID,
@@ -94,10 +103,9 @@ def queue_sms(
     request_id: str | None,
     now: datetime,
     claim: BirthClaim | None,
-) -> ClaimedSms | None:
-    """Write one message to the outbox: queued for any relay, or already claimed by `claim`
-    (then returned, for the claimer to send once the transaction has committed)."""
-    values: dict[str, Any] = {
+) -> OutboxRows:
+    """One message for the outbox: queued for any relay, or already claimed by `claim`."""
+    message: dict[str, Any] = {
         "id": sms_id,
         "verification_id": verification_id,
         "declaration_request_id": declaration_request_id,
@@ -114,24 +122,17 @@ def queue_sms(
         "updated_at": now,
     }
     if claim is None:
-        _INSERT_SMS.run(session, values)
-        return None
-    values.update(
+        return OutboxRows(message=message, attempt=None, claimed=None)
+    message.update(
         status=SmsStatus.SENDING.value,
         attempts=1,
         claimed_until=now + timedelta(seconds=claim.seconds),
         claim_token=claim.claim_token,
     )
-    _INSERT_SMS.run(session, values)
-    _open_attempt(
-        session,
-        attempt_id=claim.attempt_id,
-        message_id=sms_id,
-        attempt_no=1,
-        gateway=claim.gateway,
-        now=now,
+    attempt = _attempt_row(
+        attempt_id=claim.attempt_id, message_id=sms_id, attempt_no=1, gateway=claim.gateway, now=now
     )
-    return ClaimedSms(
+    claimed = ClaimedSms(
         id=sms_id,
         verification_id=verification_id,
         declaration_request_id=declaration_request_id,
@@ -144,32 +145,36 @@ def queue_sms(
         attempt_id=claim.attempt_id,
         gateway=claim.gateway,
     )
+    return OutboxRows(message=message, attempt=attempt, claimed=claimed)
 
 
-def _open_attempt(
-    session: Session,
+def queue_sms(session: Session, rows: OutboxRows) -> None:
+    """Write a new message's rows to the outbox, one statement each."""
+    _INSERT_SMS.run(session, rows.message)
+    if rows.attempt is not None:
+        _OPEN_ATTEMPT.run(session, rows.attempt)
+
+
+def _attempt_row(
     *,
     attempt_id: uuid.UUID,
     message_id: uuid.UUID,
     attempt_no: int,
     gateway: str,
     now: datetime,
-) -> None:
-    _OPEN_ATTEMPT.run(
-        session,
-        {
-            "id": attempt_id,
-            "message_id": message_id,
-            "attempt_no": attempt_no,
-            "gateway": gateway,
-            "outcome": SendOutcome.SENDING.value,
-            "provider_message_id": None,
-            "error": None,
-            "retry_at": None,
-            "started_at": now,
-            "finished_at": None,
-        },
-    )
+) -> dict[str, Any]:
+    return {
+        "id": attempt_id,
+        "message_id": message_id,
+        "attempt_no": attempt_no,
+        "gateway": gateway,
+        "outcome": SendOutcome.SENDING.value,
+        "provider_message_id": None,
+        "error": None,
+        "retry_at": None,
+        "started_at": now,
+        "finished_at": None,
+    }
 
 
 def drop_queued(codes: Select[Any] | BindParameter[Any]) -> Update:
@@ -272,13 +277,15 @@ def claim_due(
                 "at": now,
             },
         )
-        _open_attempt(
+        _OPEN_ATTEMPT.run(
             session,
-            attempt_id=attempt_id,
-            message_id=row.id,
-            attempt_no=attempt_no,
-            gateway=gateway,
-            now=now,
+            _attempt_row(
+                attempt_id=attempt_id,
+                message_id=row.id,
+                attempt_no=attempt_no,
+                gateway=gateway,
+                now=now,
+            ),
         )
         claimed.append(
             ClaimedSms(
