@@ -20,9 +20,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
-from sqlalchemy import CTE, Insert, Table, bindparam, insert, literal
+from sqlalchemy import ColumnElement, Insert, Table, bindparam, insert, literal
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -139,19 +139,24 @@ def shared_params(
 _BIND_PREFIX = "event_"
 
 
-def insert_events_from(rows: CTE, *, kind: EventKind) -> Insert:
-    """A statement appending a `kind` event for each row of `rows` (columns
-    `declaration_request_id` and `id`, the code's), in the statement that produces them: on
-    PostgreSQL a change and its events can be one statement (see codes.cancel_active_codes).
-    Its bind parameters: `events_from_params`."""
+def insert_events_from(
+    kind: EventKind,
+    *,
+    declaration_request_id: ColumnElement[Any],
+    verification_id: ColumnElement[Any],
+) -> Insert:
+    """A statement appending a `kind` event for each row of the WITH part (CTE) the two columns
+    are taken from, in the statement that produces those rows: on PostgreSQL a change and its
+    events can be one statement (see codes.cancel_active_codes, sms/outbox._record). Its bind
+    parameters: `events_from_params`."""
     c = _EVENTS.c
     shared = ("occurred_at", "actor_user_id", "actor_legal_entity_id", "request_id", "detail")
     return insert(_EVENTS).from_select(
         ["event", "declaration_request_id", "verification_id", *shared],
         sa_select(
             literal(kind.value, type_=c.event.type),
-            rows.c.declaration_request_id,
-            rows.c.id,
+            declaration_request_id,
+            verification_id,
             *(bindparam(_BIND_PREFIX + name, type_=c[name].type) for name in shared),
         ),
     )

@@ -181,7 +181,12 @@ def _cancel_in_one_statement(*, by_phone: bool, by_request: bool) -> Prepared:
     the cancel's rows to follow them up (SQLite's way, below) costs a round trip."""
     cancelled = _cancel_update(by_phone=by_phone, by_request=by_request).cte("cancelled")
     dropped = drop_queued(sa_select(cancelled.c.id)).cte("dropped")
-    return Prepared(audit.insert_events_from(cancelled, kind=EventKind.CANCELLED).add_cte(dropped))
+    events = audit.insert_events_from(
+        EventKind.CANCELLED,
+        declaration_request_id=cancelled.c.declaration_request_id,
+        verification_id=cancelled.c.id,
+    )
+    return Prepared(events.add_cte(dropped))
 
 
 _CANCEL_WAYS = ((True, False), (False, True), (True, True))

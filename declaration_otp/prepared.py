@@ -99,6 +99,13 @@ class Prepared:
         return found
 
 
+def dialect_name(session: Session) -> str:
+    """The database the unit of work runs on ("sqlite", "postgresql")."""
+    connection = session.info.get(UNIT_CONNECTION) or session.connection()
+    name: str = connection.dialect.name
+    return name
+
+
 def _compile(statement: Executable, dialect: Dialect, keys: list[str]) -> _Compiled:
     compiled: Any = statement.compile(dialect=dialect, column_keys=keys)  # type: ignore[attr-defined]
     if getattr(compiled, "insert_prefetch", None) or getattr(compiled, "update_prefetch", None):

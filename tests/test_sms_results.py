@@ -10,8 +10,9 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import event, update
 from sqlmodel import Session, col, select
 
 from declaration_otp.audit import EventKind
@@ -132,4 +133,23 @@ def test_a_result_is_recorded_once(backend: Backend) -> None:
     row = backend.database.run_sync(lambda s: s.get(SmsMessage, message.id), write=False)
     assert row is not None
     assert (row.status, row.provider_message_id) == ("sent", "first")
+    assert _sent_events(backend, message.verification_id) == 1
+
+
+def test_a_result_and_its_event_are_one_statement_on_postgresql(backend: Backend) -> None:
+    """PostgreSQL closes the attempt, settles the message and appends the event in one
+    statement (the event made from the message's returned row); SQLite runs three."""
+    message = _claimed_message(backend)
+    statements: list[str] = []
+
+    def on_execute(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.split(None, 1)[0] not in ("BEGIN", "COMMIT"):
+            statements.append(statement)
+
+    event.listen(backend.database.engine, "before_cursor_execute", on_execute)
+    try:
+        assert _record_sent(backend, message, "one-statement") is True
+    finally:
+        event.remove(backend.database.engine, "before_cursor_execute", on_execute)
+    assert len(statements) == (3 if backend.database.is_sqlite else 1)
     assert _sent_events(backend, message.verification_id) == 1

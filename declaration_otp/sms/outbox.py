@@ -22,7 +22,7 @@ from sqlmodel import Session, col
 
 from declaration_otp import audit
 from declaration_otp.audit import Event, EventKind
-from declaration_otp.prepared import Prepared
+from declaration_otp.prepared import Prepared, dialect_name
 from declaration_otp.tables import SmsAttempt, SmsMessage
 
 
@@ -331,72 +331,114 @@ def _record(
     now: datetime,
     error: str | None = None,
     attempt_values: dict[str, Any] | None = None,
+    event: tuple[EventKind, str] | None = None,
     **message_values: Any,
 ) -> bool:
-    """Close the attempt; update the message if our claim still holds. True when it did."""
+    """Close the attempt; update the message if our claim still holds, and only then append
+    `event` (its kind and detail) to the trail. True when the claim held."""
     attempt_values = attempt_values or {}
-    close_attempt, update_message = _record_statements(
-        tuple(sorted(attempt_values)), tuple(sorted(message_values))
-    )
-    close_attempt.run(
-        session,
-        {
-            "attempt_id": claimed.attempt_id,
-            "v_outcome": outcome.value,
-            "v_error": error[:500] if error else None,
-            "v_finished_at": now,
-            **{f"v_{key}": value for key, value in attempt_values.items()},
-        },
-    )
-    # Rows returned, not a row count: in a pipelined unit (see Relay._write) reading them is
-    # what waits for the statement's answer.
-    updated = update_message.rows(
-        session,
-        {
-            "w_message_id": claimed.id,
-            "w_claim_token": claimed.claim_token,
-            "v_updated_at": now,
-            **{f"v_{key}": value for key, value in message_values.items()},
-        },
-    )
-    return len(updated) == 1
+    attempt = {
+        "a_attempt_id": claimed.attempt_id,
+        "a_outcome": outcome.value,
+        "a_error": error[:500] if error else None,
+        "a_finished_at": now,
+        **{f"a_{key}": value for key, value in attempt_values.items()},
+    }
+    message = {
+        "m_message_id": claimed.id,
+        "m_claim_token": claimed.claim_token,
+        "m_updated_at": now,
+        **{f"m_{key}": value for key, value in message_values.items()},
+    }
+    kind, detail = event if event else (None, None)
+    statements = _record_statements(tuple(sorted(attempt_values)), tuple(sorted(message_values)))
+    if dialect_name(session) != "sqlite":
+        # Rows returned, not a row count: in a pipelined unit (see Relay._write) reading them
+        # is what waits for the statement's answer.
+        params = attempt | message
+        if kind is not None:
+            params |= audit.events_from_params(
+                at=now, actor=None, request_id=claimed.request_id, detail=detail
+            )
+        return len(statements.in_one(kind).rows(session, params)) == 1
+    statements.close_attempt.run(session, attempt)
+    recorded = len(statements.update_message.rows(session, message)) == 1
+    if recorded and kind is not None and detail is not None:
+        _audit(session, claimed, kind, detail, now)
+    return recorded
 
 
-_RECORD_STATEMENTS: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[Prepared, Prepared]] = {}
+@dataclass(slots=True)
+class _RecordStatements:
+    """`_record`'s statements for one kind of result: its two updates (SQLite runs them one by
+    one) and, for PostgreSQL, both with the event in one statement, per event kind (a
+    data-modifying WITH: the message's update returns the row the event is made from)."""
+
+    close_attempt: Prepared
+    update_message: Prepared
+    _close: Update
+    _update: Update
+    _in_one: dict[EventKind | None, Prepared]
+
+    def in_one(self, kind: EventKind | None) -> Prepared:
+        found = self._in_one.get(kind)
+        if found is None:
+            updated = self._update.returning(
+                _SMS.c.verification_id, _SMS.c.declaration_request_id
+            ).cte("updated")
+            statement = sa_select(updated.c.id).add_cte(self._close.cte("closed"))
+            if kind is not None:
+                events = audit.insert_events_from(
+                    kind,
+                    declaration_request_id=updated.c.declaration_request_id,
+                    verification_id=updated.c.verification_id,
+                )
+                statement = statement.add_cte(events.cte("logged"))
+            found = self._in_one[kind] = Prepared(statement)
+        return found
+
+
+_RECORD_STATEMENTS: dict[tuple[tuple[str, ...], tuple[str, ...]], _RecordStatements] = {}
 
 
 def _record_statements(
     attempt_keys: tuple[str, ...], message_keys: tuple[str, ...]
-) -> tuple[Prepared, Prepared]:
-    """`_record`'s two Core updates for these columns, built once (one per kind of result)."""
+) -> _RecordStatements:
+    """`_record`'s statements for these columns, built once (one per kind of result)."""
     found = _RECORD_STATEMENTS.get((attempt_keys, message_keys))
     if found is None:
-        close_attempt = Prepared(
+        close_attempt = (
             update(_ATTEMPTS)
-            .where(_ATTEMPTS.c.id == bindparam("attempt_id"))
+            .where(_ATTEMPTS.c.id == bindparam("a_attempt_id"))
             .values(
-                outcome=bindparam("v_outcome"),
-                error=bindparam("v_error"),
-                finished_at=bindparam("v_finished_at"),
-                **{key: bindparam(f"v_{key}") for key in attempt_keys},
+                outcome=bindparam("a_outcome"),
+                error=bindparam("a_error"),
+                finished_at=bindparam("a_finished_at"),
+                **{key: bindparam(f"a_{key}") for key in attempt_keys},
             )
         )
-        update_message = Prepared(
+        update_message = (
             update(_SMS)
             .where(
-                _SMS.c.id == bindparam("w_message_id"),
-                _SMS.c.claim_token == bindparam("w_claim_token"),
+                _SMS.c.id == bindparam("m_message_id"),
+                _SMS.c.claim_token == bindparam("m_claim_token"),
                 _SMS.c.status == SmsStatus.SENDING.value,
             )
             .values(
                 claimed_until=None,
                 claim_token=None,
-                updated_at=bindparam("v_updated_at"),
-                **{key: bindparam(f"v_{key}") for key in message_keys},
+                updated_at=bindparam("m_updated_at"),
+                **{key: bindparam(f"m_{key}") for key in message_keys},
             )
             .returning(_SMS.c.id)
         )
-        found = _RECORD_STATEMENTS[(attempt_keys, message_keys)] = (close_attempt, update_message)
+        found = _RECORD_STATEMENTS[(attempt_keys, message_keys)] = _RecordStatements(
+            close_attempt=Prepared(close_attempt),
+            update_message=Prepared(update_message),
+            _close=close_attempt,
+            _update=update_message,
+            _in_one={},
+        )
     return found
 
 
@@ -412,7 +454,7 @@ def record_sent(
     session: Session, claimed: ClaimedSms, *, provider_message_id: str | None, now: datetime
 ) -> bool:
     # The text holds the code: once the gateway took it, it is not kept.
-    recorded = _record(
+    return _record(
         session,
         claimed,
         outcome=SendOutcome.SENT,
@@ -424,11 +466,8 @@ def record_sent(
         body_ciphertext=None,
         sent_at=now,
         last_error=None,
+        event=(EventKind.SENT, f"gateway {claimed.gateway}, attempt {claimed.attempts}"),
     )
-    if recorded:
-        detail = f"gateway {claimed.gateway}, attempt {claimed.attempts}"
-        _audit(session, claimed, EventKind.SENT, detail, now)
-    return recorded
 
 
 def record_retry(
@@ -456,7 +495,7 @@ def record_final(
     error: str,
     now: datetime,
 ) -> bool:
-    recorded = _record(
+    return _record(
         session,
         claimed,
         outcome=outcome,
@@ -465,10 +504,8 @@ def record_final(
         status=status.value,
         body_ciphertext=None,
         last_error=error[:500],
+        event=(EventKind.UNDELIVERED, f"{status.value}: {error}"),
     )
-    if recorded:
-        _audit(session, claimed, EventKind.UNDELIVERED, f"{status.value}: {error}", now)
-    return recorded
 
 
 def release(session: Session, claimed: ClaimedSms, *, reason: str, now: datetime) -> bool:
