@@ -34,6 +34,7 @@ from declaration_otp.settings import Settings
 from declaration_otp.sms.relay import Relay
 from declaration_otp.spec import read_spec
 from declaration_otp.spec_documents import connexion_middlewares
+from declaration_otp.startup_heap import freeze_startup_heap
 from declaration_otp.validation import VALIDATOR_MAP
 
 logger = logging.getLogger(__name__)
@@ -104,6 +105,7 @@ def make_lifespan(
             housekeeping_task = asyncio.create_task(
                 housekeeping.run_periodically(services, stop), name="housekeeping"
             )
+        freeze_startup_heap()
         try:
             yield {SERVICES_STATE_KEY: services}
         finally:

@@ -60,6 +60,7 @@ def fork_workers_from_here() -> bool:
 
     # The worker's import, done once: every forked worker starts with it.
     import declaration_otp.app  # noqa: F401
+    from declaration_otp.startup_heap import freeze_startup_heap
 
     # uvicorn's supervisor queues these signals for itself; a worker forked from it must react
     # as a spawned one does (stop) until its own server installs its handlers.
@@ -71,5 +72,6 @@ def fork_workers_from_here() -> bool:
                 signal.signal(sig, handler)
 
     os.register_at_fork(after_in_child=restore_signals)
+    freeze_startup_heap()
     uvicorn._subprocess.spawn = multiprocessing.get_context("fork")  # type: ignore[assignment]
     return True
