@@ -91,6 +91,19 @@ def _postgres_database() -> Iterator[str]:
         admin.dispose()
 
 
+def postgres_with_tables(metadata: sa.MetaData) -> Iterator[Database]:
+    """A throw-away PostgreSQL database holding a test's own tables (not the product's), opened
+    with one pooled connection: every unit of work runs on the connection the previous one
+    used."""
+    for url in _postgres_database():
+        database = Database.from_url(url, pool_size=1)
+        metadata.create_all(database.engine)
+        try:
+            yield database
+        finally:
+            database.close()
+
+
 @dataclass
 class Backend:
     """A running app on one database, with what tests need to look behind the API."""

@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from declaration_otp.chained_inserts import ChainedInserts
 from declaration_otp.database import Database
-from tests.conftest import _postgres_database
+from tests.conftest import postgres_with_tables
 
 
 class _TestTables(DeclarativeBase):
@@ -52,13 +52,7 @@ CHAIN = ChainedInserts(_table(Code), _table(Message), _table(Trail))
 
 @pytest.fixture(scope="module")
 def database() -> Iterator[Database]:
-    for url in _postgres_database():
-        database = Database.from_url(url, pool_size=1)
-        _TestTables.metadata.create_all(database.engine)
-        try:
-            yield database
-        finally:
-            database.close()
+    yield from postgres_with_tables(_TestTables.metadata)
 
 
 @pytest.fixture(autouse=True)

@@ -21,7 +21,7 @@ from sqlmodel import Session
 
 from declaration_otp.database import Database, DatabaseUnavailable
 from declaration_otp.prepared import UNIT_CONNECTION, Prepared
-from tests.conftest import _postgres_database
+from tests.conftest import postgres_with_tables
 from tests.wire_proxy import RoundTripCounter, counting_round_trips
 
 
@@ -41,14 +41,7 @@ _BODIES = Prepared(sa_select(Entry.body).order_by(Entry.id))
 
 @pytest.fixture(scope="module")
 def database() -> Iterator[Database]:
-    for url in _postgres_database():
-        # One connection: every unit below runs on the connection the previous one used.
-        database = Database.from_url(url, pool_size=1)
-        _TestTables.metadata.create_all(database.engine)
-        try:
-            yield database
-        finally:
-            database.close()
+    yield from postgres_with_tables(_TestTables.metadata)
 
 
 @pytest.fixture(autouse=True)
