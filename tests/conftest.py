@@ -6,6 +6,7 @@ with a reason when no server answers, except under CI (`CI` set), where they fai
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import threading
@@ -89,6 +90,23 @@ def _postgres_database() -> Iterator[str]:
         with admin.connect() as connection:
             connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()
+
+
+@contextlib.contextmanager
+def statements_sent(engine: sa.Engine) -> Iterator[list[str]]:
+    """The statements handed to `engine`'s driver while the block runs (a pipelined unit's
+    queued ones included), BEGIN and COMMIT left out."""
+    sent: list[str] = []
+
+    def on_execute(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.split(None, 1)[0] not in ("BEGIN", "COMMIT"):
+            sent.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", on_execute)
+    try:
+        yield sent
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", on_execute)
 
 
 def postgres_with_tables(metadata: sa.MetaData) -> Iterator[Database]:

@@ -8,14 +8,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import ForeignKey, Table, event, text
+from sqlalchemy import ForeignKey, Table, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlmodel import Session
 
 from declaration_otp.chained_inserts import ChainedInserts
 from declaration_otp.database import Database
-from tests.conftest import postgres_with_tables
+from tests.conftest import postgres_with_tables, statements_sent
 
 
 class _TestTables(DeclarativeBase):
@@ -90,17 +90,8 @@ def write(database: Database, rows: list[dict[str, Any]], *, pipelined: bool = F
 
 @pytest.mark.parametrize("pipelined", [False, True], ids=["unit", "pipelined unit"])
 def test_every_row_is_written_by_one_statement(database: Database, pipelined: bool) -> None:
-    statements: list[str] = []
-
-    def on_execute(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if statement.split(None, 1)[0] not in ("BEGIN", "COMMIT"):
-            statements.append(statement)
-
-    event.listen(database.engine, "before_cursor_execute", on_execute)
-    try:
+    with statements_sent(database.engine) as statements:
         write(database, chain(1, 10), pipelined=pipelined)
-    finally:
-        event.remove(database.engine, "before_cursor_execute", on_execute)
     assert len(statements) == 1
     assert statements[0].startswith("WITH ")
     found = rows_of(database)

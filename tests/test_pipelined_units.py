@@ -12,16 +12,16 @@ from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy import event, text
 from sqlalchemy import insert as sa_insert
 from sqlalchemy import select as sa_select
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlmodel import Session
 
 from declaration_otp.database import Database, DatabaseUnavailable
 from declaration_otp.prepared import UNIT_CONNECTION, Prepared
-from tests.conftest import postgres_with_tables
+from tests.conftest import postgres_with_tables, statements_sent
 from tests.wire_proxy import RoundTripCounter, counting_round_trips
 
 
@@ -61,19 +61,6 @@ def inserts(*rows: tuple[int, str]) -> Callable[[Session], None]:
     return work
 
 
-def count_statements_sent(database: Database) -> tuple[list[int], Callable[[], None]]:
-    """The unit's statements handed to the driver (queued ones included), its BEGIN and COMMIT
-    left out."""
-    seen = [0]
-
-    def on_execute(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if statement.split(None, 1)[0] not in ("BEGIN", "COMMIT"):
-            seen[0] += 1
-
-    event.listen(database.engine, "before_cursor_execute", on_execute)
-    return seen, lambda: event.remove(database.engine, "before_cursor_execute", on_execute)
-
-
 def test_a_pipelined_unit_commits_every_queued_statement(database: Database) -> None:
     asyncio.run(database.write(inserts((1, "a"), (2, "b"), (3, "c")), pipelined=True))
     assert bodies(database) == ["a", "b", "c"]
@@ -102,15 +89,11 @@ def test_an_error_in_a_queued_statement_fails_the_whole_unit_and_writes_nothing(
     database: Database, rows: list[tuple[int, str]]
 ) -> None:
     asyncio.run(database.write(inserts((1, "taken")), pipelined=True))
-    seen, stop = count_statements_sent(database)
-    try:
-        with pytest.raises(IntegrityError):
-            asyncio.run(database.write(inserts(*rows), pipelined=True))
-    finally:
-        stop()
+    with statements_sent(database.engine) as sent, pytest.raises(IntegrityError):
+        asyncio.run(database.write(inserts(*rows), pipelined=True))
     # Pipelined, the statements after the collision were sent before its error came back (one
     # at a time, the unit would have stopped at the collision).
-    assert seen[0] == len(rows)
+    assert len(sent) == len(rows)
     assert bodies(database) == ["taken"]
     # The same (only) connection serves the next unit, pipelined or not.
     asyncio.run(database.write(inserts((5, "next")), pipelined=True))

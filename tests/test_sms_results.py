@@ -10,9 +10,8 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from datetime import timedelta
-from typing import Any
 
-from sqlalchemy import event, update
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from declaration_otp.audit import EventKind
@@ -21,7 +20,7 @@ from declaration_otp.runtime import Services
 from declaration_otp.secrets_at_rest import SecretBox
 from declaration_otp.sms.outbox import BirthClaim, ClaimedSms, SendOutcome, record_sent
 from declaration_otp.tables import OtpEvent, SmsAttempt, SmsMessage
-from tests.conftest import TEST_SECRET, Backend, random_phone
+from tests.conftest import TEST_SECRET, Backend, random_phone, statements_sent
 
 
 def _claimed_message(backend: Backend) -> ClaimedSms:
@@ -140,16 +139,7 @@ def test_a_result_and_its_event_are_one_statement_on_postgresql(backend: Backend
     """PostgreSQL closes the attempt, settles the message and appends the event in one
     statement (the event made from the message's returned row); SQLite runs three."""
     message = _claimed_message(backend)
-    statements: list[str] = []
-
-    def on_execute(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if statement.split(None, 1)[0] not in ("BEGIN", "COMMIT"):
-            statements.append(statement)
-
-    event.listen(backend.database.engine, "before_cursor_execute", on_execute)
-    try:
+    with statements_sent(backend.database.engine) as statements:
         assert _record_sent(backend, message, "one-statement") is True
-    finally:
-        event.remove(backend.database.engine, "before_cursor_execute", on_execute)
     assert len(statements) == (3 if backend.database.is_sqlite else 1)
     assert _sent_events(backend, message.verification_id) == 1

@@ -350,62 +350,47 @@ def _record(
         "m_updated_at": now,
         **{f"m_{key}": value for key, value in message_values.items()},
     }
-    kind, detail = event if event else (None, None)
-    statements = _record_statements(tuple(sorted(attempt_values)), tuple(sorted(message_values)))
+    statements = _record_statements(
+        tuple(sorted(attempt_values)), tuple(sorted(message_values)), event[0] if event else None
+    )
     if dialect_name(session) != "sqlite":
         # Rows returned, not a row count: in a pipelined unit (see Relay._write) reading them
         # is what waits for the statement's answer.
         params = attempt | message
-        if kind is not None:
+        if event is not None:
             params |= audit.events_from_params(
-                at=now, actor=None, request_id=claimed.request_id, detail=detail
+                at=now, actor=None, request_id=claimed.request_id, detail=event[1]
             )
-        return len(statements.in_one(kind).rows(session, params)) == 1
+        return len(statements.in_one.rows(session, params)) == 1
     statements.close_attempt.run(session, attempt)
     recorded = len(statements.update_message.rows(session, message)) == 1
-    if recorded and kind is not None and detail is not None:
-        _audit(session, claimed, kind, detail, now)
+    if recorded and event is not None:
+        _audit(session, claimed, *event, now)
     return recorded
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class _RecordStatements:
-    """`_record`'s statements for one kind of result: its two updates (SQLite runs them one by
-    one) and, for PostgreSQL, both with the event in one statement, per event kind (a
-    data-modifying WITH: the message's update returns the row the event is made from)."""
+    """`_record`'s statements for one kind of result: its two updates, which SQLite runs one by
+    one, and both with the event as one statement for PostgreSQL (a data-modifying WITH: the
+    message's update returns the row the event is made from)."""
 
     close_attempt: Prepared
     update_message: Prepared
-    _close: Update
-    _update: Update
-    _in_one: dict[EventKind | None, Prepared]
-
-    def in_one(self, kind: EventKind | None) -> Prepared:
-        found = self._in_one.get(kind)
-        if found is None:
-            updated = self._update.returning(
-                _SMS.c.verification_id, _SMS.c.declaration_request_id
-            ).cte("updated")
-            statement = sa_select(updated.c.id).add_cte(self._close.cte("closed"))
-            if kind is not None:
-                events = audit.insert_events_from(
-                    kind,
-                    declaration_request_id=updated.c.declaration_request_id,
-                    verification_id=updated.c.verification_id,
-                )
-                statement = statement.add_cte(events.cte("logged"))
-            found = self._in_one[kind] = Prepared(statement)
-        return found
+    in_one: Prepared
 
 
-_RECORD_STATEMENTS: dict[tuple[tuple[str, ...], tuple[str, ...]], _RecordStatements] = {}
+_RECORD_STATEMENTS: dict[
+    tuple[tuple[str, ...], tuple[str, ...], EventKind | None], _RecordStatements
+] = {}
 
 
 def _record_statements(
-    attempt_keys: tuple[str, ...], message_keys: tuple[str, ...]
+    attempt_keys: tuple[str, ...], message_keys: tuple[str, ...], kind: EventKind | None
 ) -> _RecordStatements:
-    """`_record`'s statements for these columns, built once (one per kind of result)."""
-    found = _RECORD_STATEMENTS.get((attempt_keys, message_keys))
+    """`_record`'s statements for these columns and event, built once (one per kind of result)."""
+    cache_key = (attempt_keys, message_keys, kind)
+    found = _RECORD_STATEMENTS.get(cache_key)
     if found is None:
         close_attempt = (
             update(_ATTEMPTS)
@@ -432,12 +417,19 @@ def _record_statements(
             )
             .returning(_SMS.c.id)
         )
-        found = _RECORD_STATEMENTS[(attempt_keys, message_keys)] = _RecordStatements(
-            close_attempt=Prepared(close_attempt),
-            update_message=Prepared(update_message),
-            _close=close_attempt,
-            _update=update_message,
-            _in_one={},
+        updated = update_message.returning(
+            _SMS.c.verification_id, _SMS.c.declaration_request_id
+        ).cte("updated")
+        in_one = sa_select(updated.c.id).add_cte(close_attempt.cte("closed"))
+        if kind is not None:
+            events = audit.insert_events_from(
+                kind,
+                declaration_request_id=updated.c.declaration_request_id,
+                verification_id=updated.c.verification_id,
+            )
+            in_one = in_one.add_cte(events.cte("logged"))
+        found = _RECORD_STATEMENTS[cache_key] = _RecordStatements(
+            Prepared(close_attempt), Prepared(update_message), Prepared(in_one)
         )
     return found
 
