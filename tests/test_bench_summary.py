@@ -141,6 +141,28 @@ def test_context_switches_per_request_of_a_phase(bench: ModuleType) -> None:
     assert "server_waits_per_request" not in uncounted
 
 
+def test_how_late_the_generators_sent_after_the_warm_up(bench: ModuleType) -> None:
+    samples = [(1.0 + i * 0.01, 0.002, 200) for i in range(200)]
+    # The warm-up's late sends (the first second) are left out, as its latencies are.
+    lags = [(0.5, 0.250)] + [(1.0 + i * 0.01, 0.001) for i in range(199)] + [(2.99, 0.040)]
+    common = {
+        "rate": 100.0,
+        "start_at": 0.0,
+        "duration": 3.0,
+        "generator_cpu": 0.1,
+        "wall": 3.0,
+        "server_before": [],
+        "server_after": [],
+        "peak_rss": {},
+    }
+    summary = bench.summarise(samples, {}, **common, send_lags=lags)
+    assert summary["send_lag_max_ms"] == 40.0
+    assert summary["send_lag_p99_ms"] is not None and 1.0 <= summary["send_lag_p99_ms"] < 40.0
+    assert "sent late p99" in bench._line(summary)
+    # A phase run without the generators' record (a result file of an older run): no claim.
+    assert "send_lag_p99_ms" not in bench.summarise(samples, {}, **common)
+
+
 def _bounded_round(**overrides: Any) -> dict[str, Any]:
     run = _round(900, 3000, lower_bound=False)
     run["cpus"] = 2
