@@ -12,7 +12,7 @@ from typing import Final
 
 from sqlalchemy import Connection, inspect, text
 
-HEAD_REVISION: Final = "0003"
+HEAD_REVISION: Final = "0004"
 
 
 def database_revision(connection: Connection) -> str | None:

@@ -200,8 +200,15 @@ class SmsMessage(SQLModel, table=True):
     __tablename__ = "sms_messages"
     __table_args__ = (
         Index("ix_sms_messages_due", "status", "next_attempt_at"),
-        # Status callbacks find their message by the provider's id.
-        Index("ix_sms_messages_provider", "gateway", "provider_message_id"),
+        # Status callbacks find their message by the provider's id; a message has one only
+        # once a provider accepted it, and until then writes no entry here (migration 0004).
+        Index(
+            "ix_sms_messages_provider",
+            "gateway",
+            "provider_message_id",
+            sqlite_where=text("provider_message_id IS NOT NULL"),
+            postgresql_where=text("provider_message_id IS NOT NULL"),
+        ),
     )
 
     id: uuid.UUID = Field(primary_key=True)
@@ -236,7 +243,8 @@ class SmsAttempt(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("message_id", "attempt_no"),)
 
     id: uuid.UUID = Field(primary_key=True)
-    message_id: uuid.UUID = Field(foreign_key="sms_messages.id", index=True)
+    # Found by the unique (message_id, attempt_no) index: no index of its own (migration 0004).
+    message_id: uuid.UUID = Field(foreign_key="sms_messages.id")
     attempt_no: int
     gateway: str = Field(max_length=20)
     # sending, sent, retry, failed, expired, abandoned (claimer died), released (shutdown)

@@ -109,6 +109,30 @@ def statements_sent(engine: sa.Engine) -> Iterator[list[str]]:
         sa.event.remove(engine, "before_cursor_execute", on_execute)
 
 
+def query_plan(engine: sa.Engine, statement: str, parameters: Any) -> list[str]:
+    """The planner's lines for `statement` run with `parameters` on `engine`."""
+    with engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+            return [str(row[-1]) for row in rows]
+        # Test tables are tiny: without this the planner would rightly prefer a sequential scan.
+        connection.exec_driver_sql("SET enable_seqscan = off")
+        plan = [
+            str(row[0]) for row in connection.exec_driver_sql(f"EXPLAIN {statement}", parameters)
+        ]
+        connection.rollback()
+        return plan
+
+
+def full_scans(engine: sa.Engine, statement: str, parameters: Any) -> list[str]:
+    """The plan's lines that read every row of a table."""
+    plan = query_plan(engine, statement, parameters)
+    if engine.dialect.name == "sqlite":
+        # "SCAN t" reads every row; "SCAN t USING (COVERING) INDEX" and "SEARCH" do not.
+        return [line for line in plan if line.startswith("SCAN") and "INDEX" not in line]
+    return [line for line in plan if "Seq Scan" in line]
+
+
 def postgres_with_tables(metadata: sa.MetaData) -> Iterator[Database]:
     """A throw-away PostgreSQL database holding a test's own tables (not the product's), opened
     with one pooled connection: every unit of work runs on the connection the previous one

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -11,7 +12,7 @@ from alembic.script import ScriptDirectory
 
 from declaration_otp.migrate import alembic_config, upgrade
 from declaration_otp.schema_version import HEAD_REVISION
-from tests.conftest import Backend
+from tests.conftest import Backend, _postgres_database
 
 
 def test_the_head_revision_the_code_expects_is_the_newest_migration() -> None:
@@ -49,3 +50,46 @@ def test_one_active_code_is_a_partial_unique_index(backend: Backend, index: str)
     indexes = {i["name"]: i for i in sa.inspect(engine).get_indexes("verifications")}
     engine.dispose()
     assert indexes[index]["unique"]
+
+
+def _indexes(url: str, table: str) -> dict[str, Any]:
+    engine = sa.create_engine(url)
+    try:
+        return {i["name"]: i for i in sa.inspect(engine).get_indexes(table)}
+    finally:
+        engine.dispose()
+
+
+def _where(index: dict[str, Any]) -> str:
+    options = index.get("dialect_options", {})
+    where = options.get("postgresql_where", options.get("sqlite_where"))
+    return "" if where is None else str(where)
+
+
+def _assert_fewer_index_writes(url: str) -> None:
+    provider = _indexes(url, "sms_messages")["ix_sms_messages_provider"]
+    assert provider["column_names"] == ["gateway", "provider_message_id"]
+    assert "provider_message_id IS NOT NULL" in _where(provider)
+    assert "ix_sms_attempts_message_id" not in _indexes(url, "sms_attempts")
+
+
+def test_provider_index_is_partial_and_attempts_have_no_second_message_index(
+    backend: Backend,
+) -> None:
+    _assert_fewer_index_writes(backend.settings.database_url)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_fewer_index_writes_downgrades_and_upgrades_again(kind: str, tmp_path: Path) -> None:
+    urls = (
+        iter([f"sqlite:///{tmp_path / 'indexes.db'}"]) if kind == "sqlite" else _postgres_database()
+    )
+    for url in urls:
+        upgrade(url)
+        command.downgrade(alembic_config(url), "0003")
+        provider = _indexes(url, "sms_messages")["ix_sms_messages_provider"]
+        assert not _where(provider)
+        assert "ix_sms_attempts_message_id" in _indexes(url, "sms_attempts")
+        upgrade(url)
+        _assert_fewer_index_writes(url)
+        command.check(alembic_config(url))

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, event
 
-from tests.conftest import World
+from tests.conftest import World, full_scans
 
 # Statements that touch no table rows by a predicate: nothing to plan.
 _NOT_PLANNED = re.compile(
@@ -33,23 +33,6 @@ def captured() -> Iterator[list[tuple[str, Any]]]:
     event.listen(Engine, "before_cursor_execute", capture)
     yield statements
     event.remove(Engine, "before_cursor_execute", capture)
-
-
-def _full_scans(world: World, statement: str, parameters: Any) -> list[str]:
-    engine = world.backend.database.engine
-    with engine.connect() as connection:
-        if world.backend.name == "sqlite":
-            rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
-            plan = [str(row[-1]) for row in rows]
-            # "SCAN t" reads every row; "SCAN t USING (COVERING) INDEX" and "SEARCH" do not.
-            return [line for line in plan if line.startswith("SCAN") and "INDEX" not in line]
-        # Test tables are tiny: without this the planner would rightly prefer a sequential scan.
-        connection.exec_driver_sql("SET enable_seqscan = off")
-        plan = [
-            str(row[0]) for row in connection.exec_driver_sql(f"EXPLAIN {statement}", parameters)
-        ]
-        connection.rollback()
-        return [line for line in plan if "Seq Scan" in line]
 
 
 def test_every_resend_statement_uses_an_index(
@@ -71,6 +54,6 @@ def test_every_resend_statement_uses_an_index(
         statement: found
         for statement, parameters in statements
         if not _NOT_PLANNED.match(statement)
-        and (found := _full_scans(world, statement, parameters))
+        and (found := full_scans(world.backend.database.engine, statement, parameters))
     }
     assert not scans, scans
