@@ -161,6 +161,15 @@ def test_how_late_the_generators_sent_after_the_warm_up(bench: ModuleType) -> No
     assert "sent late p99" in bench._line(summary)
     # A phase run without the generators' record (a result file of an older run): no claim.
     assert "send_lag_p99_ms" not in bench.summarise(samples, {}, **common)
+    # Over rounds: the median p99 and the worst of the maxima.
+    calm = bench.summarise(samples, {}, **common, send_lags=[(2.0, 0.002)])
+    rounds = [
+        {"database": "sqlite", "cold_start_s": 1.0, "phases": {"resend": [phase]}}
+        for phase in (summary, calm)
+    ]
+    merged = bench.medians(rounds)["sqlite"]["resend"][0]
+    assert merged["send_lag_max_ms"] == 40.0
+    assert merged["send_lag_p99_ms"] == (summary["send_lag_p99_ms"] + 2.0) / 2
 
 
 def _bounded_round(**overrides: Any) -> dict[str, Any]:
