@@ -121,23 +121,26 @@ def test_context_switches_count_a_wait(bench: ModuleType) -> None:
     assert later_preempted >= preempted >= 0
 
 
+# A phase offered at 100 req/s for 3 s with no server process watched.
+_PHASE_OF_3_S: dict[str, Any] = {
+    "rate": 100.0,
+    "start_at": 0.0,
+    "duration": 3.0,
+    "generator_cpu": 0.1,
+    "wall": 3.0,
+    "server_before": [],
+    "server_after": [],
+    "peak_rss": {},
+}
+
+
 def test_context_switches_per_request_of_a_phase(bench: ModuleType) -> None:
     samples = [(1.0 + i * 0.01, 0.001, 200) for i in range(200)]
-    common = {
-        "rate": 100.0,
-        "start_at": 0.0,
-        "duration": 3.0,
-        "generator_cpu": 0.1,
-        "wall": 3.0,
-        "server_before": [],
-        "server_after": [],
-        "peak_rss": {},
-    }
-    counted = bench.summarise(samples, {}, **common, server_switches=(1500, 101))
+    counted = bench.summarise(samples, {}, **_PHASE_OF_3_S, server_switches=(1500, 101))
     assert counted["server_waits_per_request"] == 7.5
     assert counted["server_preemptions_per_request"] == 0.51
     # No server process watched: nothing reported rather than zeros.
-    uncounted = bench.summarise(samples, {}, **common)
+    uncounted = bench.summarise(samples, {}, **_PHASE_OF_3_S)
     assert "server_waits_per_request" not in uncounted
 
 
@@ -145,24 +148,14 @@ def test_how_late_the_generators_sent_after_the_warm_up(bench: ModuleType) -> No
     samples = [(1.0 + i * 0.01, 0.002, 200) for i in range(200)]
     # The warm-up's late sends (the first second) are left out, as its latencies are.
     lags = [(0.5, 0.250)] + [(1.0 + i * 0.01, 0.001) for i in range(199)] + [(2.99, 0.040)]
-    common = {
-        "rate": 100.0,
-        "start_at": 0.0,
-        "duration": 3.0,
-        "generator_cpu": 0.1,
-        "wall": 3.0,
-        "server_before": [],
-        "server_after": [],
-        "peak_rss": {},
-    }
-    summary = bench.summarise(samples, {}, **common, send_lags=lags)
+    summary = bench.summarise(samples, {}, **_PHASE_OF_3_S, send_lags=lags)
     assert summary["send_lag_max_ms"] == 40.0
     assert summary["send_lag_p99_ms"] is not None and 1.0 <= summary["send_lag_p99_ms"] < 40.0
     assert "sent late p99" in bench._line(summary)
     # A phase run without the generators' record (a result file of an older run): no claim.
-    assert "send_lag_p99_ms" not in bench.summarise(samples, {}, **common)
+    assert "send_lag_p99_ms" not in bench.summarise(samples, {}, **_PHASE_OF_3_S)
     # Over rounds: the median p99 and the worst of the maxima.
-    calm = bench.summarise(samples, {}, **common, send_lags=[(2.0, 0.002)])
+    calm = bench.summarise(samples, {}, **_PHASE_OF_3_S, send_lags=[(2.0, 0.002)])
     rounds = [
         {"database": "sqlite", "cold_start_s": 1.0, "phases": {"resend": [phase]}}
         for phase in (summary, calm)
