@@ -109,6 +109,21 @@ def statements_sent(engine: sa.Engine) -> Iterator[list[str]]:
         sa.event.remove(engine, "before_cursor_execute", on_execute)
 
 
+@pytest.fixture
+def captured() -> Iterator[list[tuple[str, Any]]]:
+    """Every statement any engine sends while the test runs, with its parameters (the app's
+    own engine included), the planner's EXPLAINs and SETs left out."""
+    statements: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if not statement.lstrip().upper().startswith(("EXPLAIN", "SET")):
+            statements.append((statement, parameters))
+
+    sa.event.listen(sa.Engine, "before_cursor_execute", capture)
+    yield statements
+    sa.event.remove(sa.Engine, "before_cursor_execute", capture)
+
+
 def query_plan(engine: sa.Engine, statement: str, parameters: Any) -> list[str]:
     """The planner's lines for `statement` run with `parameters` on `engine`."""
     with engine.connect() as connection:

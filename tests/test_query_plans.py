@@ -8,11 +8,7 @@ can serve (say `active IS true` against partial indexes `WHERE active`) fails he
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
-from sqlalchemy import Engine, event
 
 from tests.conftest import World, full_scans
 
@@ -20,19 +16,6 @@ from tests.conftest import World, full_scans
 _NOT_PLANNED = re.compile(
     r"^\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|INSERT|SELECT 1\b|EXPLAIN|SET)", re.I
 )
-
-
-@pytest.fixture
-def captured() -> Iterator[list[tuple[str, Any]]]:
-    statements: list[tuple[str, Any]] = []
-
-    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if not statement.lstrip().upper().startswith(("EXPLAIN", "SET")):
-            statements.append((statement, parameters))
-
-    event.listen(Engine, "before_cursor_execute", capture)
-    yield statements
-    event.remove(Engine, "before_cursor_execute", capture)
 
 
 def test_every_resend_statement_uses_an_index(

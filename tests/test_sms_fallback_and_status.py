@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
 from declaration_otp.sms.delivery_status import twilio_signature
 from declaration_otp.tables import SmsMessage
@@ -177,28 +176,28 @@ def test_shared_secret_authenticates_and_lookup_by_provider_id(
 
 
 def test_lookup_by_provider_id_is_served_by_its_partial_index(
-    world: World, providers: tuple[FakeProvider, FakeProvider]
+    world: World,
+    providers: tuple[FakeProvider, FakeProvider],
+    captured: list[tuple[str, Any]],
 ) -> None:
     """The index holds only messages a provider accepted (migration 0004): the callback's
     lookup must still be served by it, on both databases."""
     _, sid = _sent_by_twilio(world, providers[1])
     engine = world.backend.database.engine
-    lookups: list[tuple[str, Any]] = []
+    captured.clear()
 
-    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if "FROM sms_messages" in statement and "provider_message_id =" in statement:
-            lookups.append((statement, parameters))
+    response = world.backend.client.post(
+        "/api/sms/status/twilio",
+        data={"MessageSid": sid, "MessageStatus": "delivered"},
+        headers={"X-Callback-Secret": CALLBACK_SECRET},
+    )
 
-    sa.event.listen(sa.Engine, "before_cursor_execute", capture)
-    try:
-        response = world.backend.client.post(
-            "/api/sms/status/twilio",
-            data={"MessageSid": sid, "MessageStatus": "delivered"},
-            headers={"X-Callback-Secret": CALLBACK_SECRET},
-        )
-    finally:
-        sa.event.remove(sa.Engine, "before_cursor_execute", capture)
     assert response.status_code == 200, response.text
+    lookups = [
+        (statement, parameters)
+        for statement, parameters in captured
+        if "FROM sms_messages" in statement and "provider_message_id =" in statement
+    ]
     assert len(lookups) == 1, lookups
     statement, parameters = lookups[0]
     assert not full_scans(engine, statement, parameters)
