@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from declaration_otp.randomness import random_uuid
 
 Scope = MutableMapping[str, Any]
 
@@ -37,13 +38,13 @@ def clean_request_id(candidate: str | None) -> str:
         and candidate.isprintable()
     ):
         return candidate
-    return str(uuid.uuid4())
+    return str(random_uuid())
 
 
 def request_id_of(scope: Scope) -> str:
     state = scope.get("state") or {}
     request_id = state.get(REQUEST_ID_STATE_KEY)
-    return request_id if isinstance(request_id, str) else str(uuid.uuid4())
+    return request_id if isinstance(request_id, str) else str(random_uuid())
 
 
 def request_url(scope: Scope) -> str:

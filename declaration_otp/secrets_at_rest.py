@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import uuid
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from declaration_otp.randomness import random_bytes
 
 _NONCE_BYTES = 12
 
@@ -37,7 +38,7 @@ class SecretBox:
         return hmac.new(self._token_key, token.encode(), hashlib.sha256).hexdigest()
 
     def seal_sms(self, message_id: uuid.UUID, text: str) -> bytes:
-        nonce = os.urandom(_NONCE_BYTES)
+        nonce = random_bytes(_NONCE_BYTES)
         return nonce + self._sms_cipher.encrypt(nonce, text.encode(), message_id.bytes)
 
     def open_sms(self, message_id: uuid.UUID, sealed: bytes) -> str:

@@ -40,6 +40,7 @@ from declaration_otp.presenters import (
     declaration_request_short,
     verification_data,
 )
+from declaration_otp.randomness import random_uuid
 from declaration_otp.runtime import Services
 from declaration_otp.sms.dispatch import sms_dispatch
 from declaration_otp.tables import DeclarationRequest, Division, Employee, LegalEntity, Person
@@ -168,13 +169,13 @@ def _create(
 
     start = now.date()
     request = DeclarationRequest(
-        id=uuid.uuid4(),
+        id=random_uuid(),
         status="NEW",
         person_id=person.id,
         employee_id=employee.id,
         division_id=division.id,
         legal_entity_id=legal_entity.id,
-        declaration_id=uuid.uuid4(),
+        declaration_id=random_uuid(),
         declaration_number=store.new_declaration_number(),
         parent_declaration_id=body.parent_declaration_id,
         start_date=start,

@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from declaration_otp.auth.caller import TokenInfo, token_info_of
 from declaration_otp.prepared import Prepared
+from declaration_otp.randomness import random_uuid
 from declaration_otp.runtime import Services
 from declaration_otp.tables import ApiToken
 
@@ -60,7 +61,7 @@ def issue_token(
     now = services.clock()
     session.add(
         ApiToken(
-            id=uuid.uuid4(),
+            id=random_uuid(),
             token_hash=services.secrets.token_hash(token),
             client_id=client_id,
             user_id=user_id,

@@ -15,7 +15,6 @@ import contextlib
 import logging
 import random
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -26,6 +25,7 @@ from sqlmodel import Session
 from declaration_otp import metrics
 from declaration_otp.database import DatabaseUnavailable
 from declaration_otp.logging_setup import bound_request_id
+from declaration_otp.randomness import random_uuid
 from declaration_otp.runtime import Services
 from declaration_otp.sms.circuit import GatewayRouter, Route
 from declaration_otp.sms.gateways import OutgoingSms, SendFailed, gateway_from_settings
@@ -116,8 +116,8 @@ class Relay:
         self._slots += 1
         claim = BirthClaim(
             gateway=route.gateway.name,
-            claim_token=uuid.uuid4(),
-            attempt_id=uuid.uuid4(),
+            claim_token=random_uuid(),
+            attempt_id=random_uuid(),
             seconds=settings.relay_claim_seconds,
         )
         return SendSlot(route, claim)

@@ -1,0 +1,72 @@
+"""Random bytes and UUIDs from the operating system's CSPRNG, read a block at a time.
+
+`os.urandom` (and so `uuid.uuid4`) gives up the GIL around its system call, and getting it back
+waits until whichever thread took it gives it up in turn: up to `sys.getswitchinterval()`
+(5 ms) when that thread runs Python. Under load with the database threads busy, such a call took
+0.3–0.45 ms on average and up to 25 ms (docs/performance.md, fifteenth round); a resend made three
+on the event loop's thread (its request id, the relay's claim token and attempt id), where the
+wait stops every request of the process, and three in its unit of work. Reading 4 KiB at a time
+makes it one system call per 256 UUIDs.
+
+The bytes are the kernel's CSPRNG output, each handed out once. Each thread has its own block
+(no lock, nothing shared between threads), and a forked child forgets its parent's, so two
+processes never hand out the same bytes. One-time codes do not come from here: they are drawn
+from the system one at a time (`otp_rules.generate_code`), so that no code exists in memory
+before it is issued.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+
+_BLOCK_BYTES = 4096
+
+
+class _Block(threading.local):
+    def __init__(self) -> None:
+        self.data = b""
+        self.used = 0
+
+
+_block = _Block()
+
+
+def random_bytes(count: int) -> bytes:
+    """`count` bytes from the system's CSPRNG, never handed out before."""
+    block = _block
+    start = block.used
+    if start + count > len(block.data):
+        if count > _BLOCK_BYTES:
+            return os.urandom(count)
+        block.data = os.urandom(_BLOCK_BYTES)
+        start = 0
+    block.used = start + count
+    return block.data[start : start + count]
+
+
+def random_uuid() -> uuid.UUID:
+    """A version 4 UUID, as `uuid.uuid4()` makes it (122 random bits)."""
+    return uuid.UUID(bytes=random_bytes(16), version=4)
+
+
+def random_below(limit: int) -> int:
+    """A uniform integer in [0, limit): whole bytes drawn, surplus high bits dropped, values past
+    the limit drawn again (no modulo bias)."""
+    if limit <= 0:
+        raise ValueError("limit must be positive")
+    bits = limit.bit_length()
+    size = (bits + 7) // 8
+    while True:
+        value = int.from_bytes(random_bytes(size), "big") >> (size * 8 - bits)
+        if value < limit:
+            return value
+
+
+def _forget_parent_block() -> None:
+    global _block
+    _block = _Block()
+
+
+os.register_at_fork(after_in_child=_forget_parent_block)
