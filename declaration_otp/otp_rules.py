@@ -6,12 +6,12 @@ No I/O, so they are tested without a database.
 from __future__ import annotations
 
 import math
-import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from declaration_otp.randomness import random_below
 from declaration_otp.settings import SendLimit
 
 
@@ -23,7 +23,7 @@ class VerificationStatus(StrEnum):
     EXPIRED = "EXPIRED"
 
 
-def generate_code(length: int, *, randbelow: Callable[[int], int] = secrets.randbelow) -> str:
+def generate_code(length: int, *, randbelow: Callable[[int], int] = random_below) -> str:
     """A code of `length` digits whose first digit is not zero (the API carries it as a number)."""
     if not 4 <= length <= 8:
         raise ValueError("code length must be between 4 and 8")

@@ -3,16 +3,17 @@
 `os.urandom` (and so `uuid.uuid4`) gives up the GIL around its system call, and getting it back
 waits until whichever thread took it gives it up in turn: up to `sys.getswitchinterval()`
 (5 ms) when that thread runs Python. Under load with the database threads busy, such a call took
-0.3–0.45 ms on average and up to 25 ms (docs/performance.md, fifteenth round); a resend made three
-on the event loop's thread (its request id, the relay's claim token and attempt id), where the
-wait stops every request of the process, and three in its unit of work. Reading 4 KiB at a time
+0.3–0.45 ms on average and up to 25 ms, and drawing a code 1.2 ms (docs/performance.md, fifteenth
+round). A resend drafts its code on the event loop's thread (the code, the code's and the SMS's
+ids, the SMS text's nonce, the relay's claim token and attempt id, and the request id when the
+client sends none), where such a wait stops every request of the process. Reading 4 KiB at a time
 makes it one system call per 256 UUIDs.
 
-The bytes are the kernel's CSPRNG output, each handed out once. Each thread has its own block
-(no lock, nothing shared between threads), and a forked child forgets its parent's, so two
-processes never hand out the same bytes. One-time codes do not come from here: they are drawn
-from the system one at a time (`otp_rules.generate_code`), so that no code exists in memory
-before it is issued.
+The bytes are the kernel's CSPRNG output, each handed out once: as unpredictable as a fresh read,
+one-time codes included. Each thread has its own block (no lock, nothing shared between threads),
+and a forked child forgets its parent's, so two processes never hand out the same bytes. What a
+block holds ahead of use is in the process's memory a little earlier than a fresh read would be,
+in a process whose memory holds the keys derived from SECRET_KEY anyway.
 """
 
 from __future__ import annotations
