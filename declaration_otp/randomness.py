@@ -11,9 +11,10 @@ makes it one system call per 256 UUIDs.
 
 The bytes are the kernel's CSPRNG output, each handed out once: as unpredictable as a fresh read,
 one-time codes included. Each thread has its own block (no lock, nothing shared between threads),
-and a forked child forgets its parent's, so two processes never hand out the same bytes. What a
-block holds ahead of use is in the process's memory a little earlier than a fresh read would be,
-in a process whose memory holds the keys derived from SECRET_KEY anyway.
+and a forked child forgets its parent's, so two processes never hand out the same bytes. Bytes are
+wiped from the block as they are handed out; what it holds ahead of use is in the process's
+memory a little earlier than a fresh read would be, in a process whose memory holds the keys
+derived from SECRET_KEY anyway.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ _BLOCK_BYTES = 4096
 
 class _Block(threading.local):
     def __init__(self) -> None:
-        self.data = b""
+        self.data = bytearray()
         self.used = 0
 
 
@@ -41,10 +42,14 @@ def random_bytes(count: int) -> bytes:
     if start + count > len(block.data):
         if count > _BLOCK_BYTES:
             return os.urandom(count)
-        block.data = os.urandom(_BLOCK_BYTES)
+        block.data = bytearray(os.urandom(_BLOCK_BYTES))
         start = 0
-    block.used = start + count
-    return block.data[start : start + count]
+    end = start + count
+    block.used = end
+    drawn = bytes(block.data[start:end])
+    # Wiped as handed out: the block never holds a value already in use (a code among them).
+    block.data[start:end] = bytes(count)
+    return drawn
 
 
 def random_uuid() -> uuid.UUID:

@@ -9,6 +9,7 @@ from collections import Counter
 
 import pytest
 
+from declaration_otp import randomness
 from declaration_otp.randomness import random_below, random_bytes, random_uuid
 
 
@@ -18,6 +19,17 @@ def test_bytes_are_handed_out_once() -> None:
     assert len(set(drawn)) == len(drawn)
     assert len(random_bytes(12)) == 12
     assert len(random_bytes(10_000)) == 10_000  # larger than a block: drawn directly
+
+
+def test_bytes_handed_out_are_wiped_from_the_block() -> None:
+    random_bytes(4096)  # larger than what is left: a fresh block is read at the next call
+    first = random_bytes(16)
+    second = random_bytes(16)
+    block = randomness._block
+    assert block.used == 32
+    assert block.data[:32] == bytes(32)
+    assert first not in block.data and second not in block.data
+    assert block.data[32:] != bytes(len(block.data) - 32)
 
 
 def test_uuids_are_version_4() -> None:
