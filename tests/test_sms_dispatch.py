@@ -53,6 +53,12 @@ def http_backend(
     yield from http_gateway_backend(request.param, tmp_dir, fake, relay_batch_size=BATCH)
 
 
+def _nothing_sending(backend: Backend) -> bool:
+    return not backend.read(
+        lambda s: s.exec(select(SmsMessage.id).where(SmsMessage.status == "sending")).first()
+    )
+
+
 @pytest.fixture
 def world(http_backend: Backend, fake: FakeProvider) -> Iterator[World]:
     # The provider holds every request (not taking the message) until released.
@@ -61,6 +67,11 @@ def world(http_backend: Backend, fake: FakeProvider) -> Iterator[World]:
     yield make_world(http_backend)
     fake.mode = "ok"
     fake.release.set()
+    # The next test needs the relay's slots free: its sends in flight end once the provider has
+    # answered and their results are written. Without this wait the next test could hold the
+    # provider again before it answered these, and its codes found no slot (queued, then claimed
+    # by a batch: a later claim than the one at birth the tests expect).
+    wait_until(lambda: _nothing_sending(http_backend), what="the sends in flight finished")
 
 
 def _same_transaction(backend: Backend, verification_id: str, attempt_id: uuid.UUID) -> bool:
