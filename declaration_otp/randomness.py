@@ -2,12 +2,12 @@
 
 `os.urandom` (and so `uuid.uuid4`) gives up the GIL around its system call, and getting it back
 waits until whichever thread took it gives it up in turn: up to `sys.getswitchinterval()`
-(5 ms) when that thread runs Python. Under load with the database threads busy, such a call took
-0.3–0.45 ms on average and up to 25 ms, and drawing a code 1.2 ms (docs/performance.md, fifteenth
-round). A resend drafts its code on the event loop's thread (the code, the code's and the SMS's
-ids, the SMS text's nonce, the relay's claim token and attempt id, and the request id when the
-client sends none), where such a wait stops every request of the process. Reading 4 KiB at a time
-makes it one system call per 256 UUIDs.
+(5 ms) when that thread runs Python. A resend drafts its code on the event loop's thread (the
+code, the code's and the SMS's ids, the SMS text's nonce, the relay's claim token and attempt id,
+and the request id when the client sends none), where such a wait stops every request of the
+process: under load with the database threads busy, 0.13–0.29 ms a read on average, up to 37 ms,
+about 1.5 ms per request (docs/performance.md, fifteenth round). Reading 4 KiB at a time makes it
+one system call per 256 UUIDs.
 
 The bytes are the kernel's CSPRNG output, each handed out once: as unpredictable as a fresh read,
 one-time codes included. Each thread has its own block (no lock, nothing shared between threads),

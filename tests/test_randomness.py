@@ -22,7 +22,7 @@ def test_bytes_are_handed_out_once() -> None:
 
 
 def test_bytes_handed_out_are_wiped_from_the_block() -> None:
-    random_bytes(4096)  # larger than what is left: a fresh block is read at the next call
+    random_bytes(4096)  # uses the block up: the next call reads a fresh one
     first = random_bytes(16)
     second = random_bytes(16)
     block = randomness._block
