@@ -70,6 +70,7 @@ def test_share_of_the_framework_ceiling(bench: ModuleType) -> None:
         "resend_per_s": 1000,
         "framework_per_s": 3000,
         "framework_is_lower_bound": False,
+        "resend_is_lower_bound": False,
         "share": 0.333,
     }
 
@@ -261,6 +262,52 @@ def test_a_drowned_saturation_offer_is_offered_again_near_what_was_answered(
     assert bench.near_capacity_rate(3000, 900, [500]) == 1125
     # Nothing was ever answered: no rate to aim at.
     assert bench.near_capacity_rate(3000, 0.0, []) is None
+
+
+def test_a_saturation_search_steps_up_until_an_offer_falls_behind(bench: ModuleType) -> None:
+    fixed = [50.0, 200.0, 500.0]
+    # The sixteenth round's run: 3,000 offered drowned the server; 1,095 was kept up with.
+    steps = [_phase(3000, 875.8)]
+    assert bench.next_saturation_offer(steps, fixed) == 1094.8
+    steps.append(_phase(1094.8, 1090.2))
+    # Kept up with: the capacity is higher, offer a quarter more.
+    assert bench.next_saturation_offer(steps, fixed) == 1368.5
+    steps.append(_phase(1368.5, 1366.0))
+    assert bench.next_saturation_offer(steps, fixed) == 1710.6
+    # Fell behind (answered below 95% of the offer): the search is over.
+    steps.append(_phase(1710.6, 1522.1))
+    assert bench.next_saturation_offer(steps, fixed) is None
+    best = bench._searched_best(steps)
+    assert best["throughput"] == 1522.1
+    assert best["lower_bound"] is False
+
+
+def test_a_first_saturation_offer_kept_up_with_is_followed_by_higher_ones(
+    bench: ModuleType,
+) -> None:
+    steps = [_phase(3000, 2998.5)]
+    assert bench.next_saturation_offer(steps, []) == 3750.0
+    # Answered between half and 95% of a first offer: that offer found the capacity.
+    assert bench.next_saturation_offer([_phase(3000, 2400)], []) is None
+
+
+def test_a_saturation_search_that_never_fell_behind_is_a_lower_bound(bench: ModuleType) -> None:
+    steps = [_phase(100.0 * 1.25**i, 100.0 * 1.25**i) for i in range(bench.SATURATION_OFFERS)]
+    # Offers are bounded: the last one made, though kept up with, ends the search.
+    assert bench.next_saturation_offer(steps, []) is None
+    best = bench._searched_best(steps)
+    assert best["lower_bound"] is True
+    # Judged against a goal it did not reach, the throughput target is then undecided.
+    round_ = {
+        "database": "sqlite",
+        "cold_start_s": 0.8,
+        "workers": 2,
+        "cpus": 2,
+        "phases": {"resend_saturation": [best]},
+    }
+    verdict = bench.targets([round_], bench.medians([round_]))["sqlite"]["resend_per_s"]
+    assert verdict["met"] is None
+    assert verdict["note"] == "kept up with every offer"
 
 
 def test_rounds_that_saturated_at_different_offers_count_their_best(bench: ModuleType) -> None:
