@@ -310,11 +310,17 @@ def test_a_saturation_search_that_never_fell_behind_is_a_lower_bound(bench: Modu
         "cold_start_s": 0.8,
         "workers": 2,
         "cpus": 2,
-        "phases": {"resend_saturation": [best]},
+        "phases": {
+            "resend_saturation": [best],
+            "framework_saturation": [_phase(3000, 2400, lower_bound=False)],
+        },
     }
-    verdict = bench.targets([round_], bench.medians([round_]))["sqlite"]["resend_per_s"]
-    assert verdict["met"] is None
-    assert verdict["note"] == "kept up with every offer"
+    verdicts = bench.targets([round_], bench.medians([round_]))["sqlite"]
+    assert verdicts["resend_per_s"]["met"] is None
+    assert verdicts["resend_per_s"]["note"] == "kept up with every offer"
+    # So is the share below its goal: resend's true rate, hence the share, is higher.
+    assert verdicts["share_of_framework_ceiling"]["measured"] < 0.5
+    assert verdicts["share_of_framework_ceiling"]["met"] is None
 
 
 def test_rounds_that_saturated_at_different_offers_count_their_best(bench: ModuleType) -> None:
