@@ -5,6 +5,7 @@ machine could answer given the three references; the verdict on each performance
 
 from __future__ import annotations
 
+import argparse
 import importlib.machinery
 import importlib.util
 import os
@@ -286,6 +287,23 @@ def test_a_saturation_search_steps_up_until_an_offer_falls_behind(bench: ModuleT
     best = bench._searched_best(steps)
     assert best["throughput"] == 1522.1
     assert best["lower_bound"] is False
+    assert best["search_kept_up"] is False
+
+
+def test_a_saturation_search_runs_each_offer_with_its_load_generators(
+    bench: ModuleType,
+) -> None:
+    offered: list[tuple[float, int]] = []
+
+    def offer_once(offer: float, generators: int) -> dict[str, Any]:
+        offered.append((offer, generators))
+        # A server that answers at most 1,500 a second, whatever it is offered beyond.
+        return _phase(offer, min(offer, 1500.0) if offer < 3000 else 875.8)
+
+    args = argparse.Namespace(saturation_rate=3000.0, generators=3)
+    best = bench.saturation_search(args, [50.0, 200.0, 500.0], offer_once)
+    assert offered == [(3000.0, 3), (1094.8, 3), (1368.5, 3), (1710.6, 3)]
+    assert best["throughput"] == 1500.0
     assert best["search_kept_up"] is False
 
 
