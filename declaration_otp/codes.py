@@ -109,15 +109,12 @@ def _lock_phone(session: Session, *, phone_number: str, services: Services) -> N
     stamp back with the rest.
 
     SQLite needs no lock: every write transaction holds the database's one write lock from
-    `BEGIN IMMEDIATE` on, so no other send to any phone runs until this one commits. Its row
-    is stamped once the send is decided (`_stamp_phone`)."""
+    `BEGIN IMMEDIATE` on, so no other send to any phone runs until this one commits. Nothing
+    reads the row there (the limits count the phone's codes), so SQLite keeps none: a statement
+    fewer under that lock for every code issued."""
     if services.database.is_sqlite:
         return
     _PHONE_STAMP_PG.run(session, {"phone_number": phone_number, "last_sent_at": services.clock()})
-
-
-def _stamp_phone(session: Session, *, phone_number: str, sent_at: datetime) -> None:
-    _PHONE_STAMP_SQLITE.run(session, {"phone_number": phone_number, "last_sent_at": sent_at})
 
 
 # The tables behind the models, for Core statements on the hot path.
@@ -135,12 +132,6 @@ _PHONE_STAMP_PG = Prepared(
     pg_insert(_PHONE_SEND_STATES).on_conflict_do_update(
         index_elements=[_PHONE_SEND_STATES.c.phone_number],
         set_={"last_sent_at": pg_insert(_PHONE_SEND_STATES).excluded.last_sent_at},
-    )
-)
-_PHONE_STAMP_SQLITE = Prepared(
-    sqlite_insert(_PHONE_SEND_STATES).on_conflict_do_update(
-        index_elements=[_PHONE_SEND_STATES.c.phone_number],
-        set_={"last_sent_at": sqlite_insert(_PHONE_SEND_STATES).excluded.last_sent_at},
     )
 )
 _SENT_TIMES = Prepared(
@@ -190,6 +181,7 @@ def _cancel_in_one_statement(*, by_phone: bool, by_request: bool) -> Prepared:
     return Prepared(events.add_cte(dropped))
 
 
+_REPLACED = "replaced by a new code"
 _CANCEL_WAYS = ((True, False), (False, True), (True, True))
 _CANCEL = {
     way: Prepared(_cancel_update(by_phone=way[0], by_request=way[1])) for way in _CANCEL_WAYS
@@ -205,7 +197,7 @@ def cancel_active_codes(
     services: Services,
     phone_number: str | None = None,
     declaration_request_id: uuid.UUID | None = None,
-    reason: str = "replaced by a new code",
+    reason: str = _REPLACED,
     actor: Actor | None = None,
     request_id: str | None = None,
     now: datetime | None = None,
@@ -215,9 +207,36 @@ def cancel_active_codes(
     Each cancelled code gets a `cancelled` audit event with `reason`, at `now` (default: the
     clock), so that a replacement recorded at the same moment sorts after it.
     """
-    if phone_number is None and declaration_request_id is None:
-        return
     now = now or services.clock()
+    unwritten = _cancel(
+        session,
+        services=services,
+        phone_number=phone_number,
+        declaration_request_id=declaration_request_id,
+        reason=reason,
+        actor=actor,
+        request_id=request_id,
+        now=now,
+    )
+    audit.insert_rows(session, unwritten)
+
+
+def _cancel(
+    session: Session,
+    *,
+    services: Services,
+    phone_number: str | None,
+    declaration_request_id: uuid.UUID | None,
+    reason: str,
+    actor: Actor | None,
+    request_id: str | None,
+    now: datetime,
+) -> list[dict[str, object]]:
+    """`cancel_active_codes` but for the cancelled codes' events on SQLite, returned as rows
+    for the caller to write (`issue_code` writes them with its own in one statement). PostgreSQL
+    writes them in the cancel's own statement: nothing is returned."""
+    if phone_number is None and declaration_request_id is None:
+        return []
     way = (phone_number is not None, declaration_request_id is not None)
     params: dict[str, Any] = {"at": now}
     if phone_number is not None:
@@ -227,17 +246,19 @@ def cancel_active_codes(
     if not services.database.is_sqlite:
         events = audit.events_from_params(at=now, actor=actor, request_id=request_id, detail=reason)
         _CANCEL_PG[way].run(session, params | events)
-        return
+        return []
     # SQLite has no data-modifying WITH: the cancel's rows are read and followed up one by one.
     rows = _CANCEL[way].rows(session, params)
     cancel_queued_for(session, verification_ids=[row[0] for row in rows], now=now)
-    audit.record(
-        session,
-        [Event(EventKind.CANCELLED, row[1], row[0], reason) for row in rows],
-        at=now,
-        actor=actor,
-        request_id=request_id,
-    )
+    return [
+        audit.event_row(
+            Event(EventKind.CANCELLED, row[1], row[0], reason),
+            at=now,
+            actor=actor,
+            request_id=request_id,
+        )
+        for row in rows
+    ]
 
 
 def issue_code(
@@ -278,11 +299,12 @@ def issue_code(
         metrics.RATE_LIMITED.labels(limit=decision.limit).inc()
         return decision
 
-    cancel_active_codes(
+    cancelled_events = _cancel(
         session,
         services=services,
         phone_number=phone_number,
         declaration_request_id=declaration_request_id,
+        reason=_REPLACED,
         actor=actor,
         request_id=request_id,
         now=now,
@@ -324,8 +346,8 @@ def issue_code(
         # Core inserts in foreign-key order (hot path: no ORM object, no unit of work, no flush).
         _INSERT_VERIFICATION.run(session, code)
         queue_sms(session, outbox)
-        _stamp_phone(session, phone_number=phone_number, sent_at=now)  # PostgreSQL's: its lock
-        audit.insert_row(session, event_row)
+        # The replaced codes' events and this one's in one statement, in that order.
+        audit.insert_rows(session, [*cancelled_events, event_row])
     elif outbox.attempt is None:
         _ISSUE_PG_QUEUED.run(session, [code, outbox.message, event_row])
     else:

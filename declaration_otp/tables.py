@@ -150,7 +150,8 @@ class DeclarationRequest(SQLModel, table=True):
 
 
 class PhoneSendState(SQLModel, table=True):
-    """One row per phone that ever got a code: the lock that serialises its send limits."""
+    """One row per phone that ever got a code: the lock that serialises its send limits on
+    PostgreSQL. SQLite's one writer already serialises them, and it keeps no rows here."""
 
     __tablename__ = "phone_send_states"
 

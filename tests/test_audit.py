@@ -11,6 +11,8 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from declaration_otp import audit
+from declaration_otp.audit import Event, EventKind
 from declaration_otp.tables import ApiToken, OtpEvent, Verification
 from tests.conftest import Backend, World, make_world, random_phone, running_backend
 from tests.sms_support import wait_until
@@ -218,6 +220,24 @@ def test_the_database_refuses_unknown_event_kinds(backend: Backend) -> None:
 
     with pytest.raises(sa.exc.IntegrityError):
         backend.write(insert)
+
+
+def test_events_recorded_together_keep_their_order(backend: Backend) -> None:
+    """More events than one statement takes on SQLite (16): the ids still follow the order
+    given, across statements, and every row keeps its own values."""
+    request = uuid.uuid4()
+    kinds = [EventKind.CANCELLED, EventKind.RESENT, EventKind.SENT] * 7  # 21 events
+    events = [Event(kind, request, uuid.uuid4(), f"event {n}") for n, kind in enumerate(kinds)]
+    at = backend.clock()
+
+    backend.write(lambda session: audit.record(session, events, at=at, request_id="rq-many"))
+
+    stored = events_of(backend, str(request))
+    assert [(e.event, e.verification_id, e.detail) for e in stored] == [
+        (e.kind.value, e.verification_id, e.detail) for e in events
+    ]
+    assert [e.id for e in stored] == sorted(e.id for e in stored)  # type: ignore[type-var]
+    assert {(e.request_id, e.occurred_at) for e in stored} == {("rq-many", at)}
 
 
 @pytest.fixture

@@ -30,7 +30,9 @@ def test_every_resend_statement_uses_an_index(
     assert response.status_code == 200, response.text
     world.backend.wait_for_sms(response.json()["data"]["id"])
     statements = list(captured)
-    tables = {"verifications", "sms_messages", "phone_send_states", "api_tokens"}
+    tables = {"verifications", "sms_messages", "api_tokens"}
+    if not world.backend.database.is_sqlite:  # the phone's lock: SQLite's one writer is its own
+        tables.add("phone_send_states")
     seen = {table for table in tables for statement, _ in statements if table in statement}
     assert seen == tables, f"the capture missed statements: only {seen}"
     scans = {
