@@ -29,7 +29,7 @@ from declaration_otp.otp_rules import (
 )
 from declaration_otp.phone import mask_phone
 from declaration_otp.prepared import Prepared
-from declaration_otp.randomness import random_uuid
+from declaration_otp.randomness import time_ordered_uuid
 from declaration_otp.runtime import Services
 from declaration_otp.sms.outbox import (
     BirthClaim,
@@ -67,7 +67,7 @@ class CodeDraft:
 def draft_code(services: Services, *, claim: BirthClaim | None = None) -> CodeDraft:
     settings = services.settings
     code = generate_code(settings.otp_code_length)
-    verification_id, sms_id = random_uuid(), random_uuid()
+    verification_id, sms_id = time_ordered_uuid(), time_ordered_uuid()
     return CodeDraft(
         verification_id=verification_id,
         sms_id=sms_id,

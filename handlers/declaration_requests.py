@@ -40,7 +40,7 @@ from declaration_otp.presenters import (
     declaration_request_short,
     verification_data,
 )
-from declaration_otp.randomness import random_uuid
+from declaration_otp.randomness import random_uuid, time_ordered_uuid
 from declaration_otp.runtime import Services
 from declaration_otp.sms.dispatch import sms_dispatch
 from declaration_otp.tables import DeclarationRequest, Division, Employee, LegalEntity, Person
@@ -169,7 +169,7 @@ def _create(
 
     start = now.date()
     request = DeclarationRequest(
-        id=random_uuid(),
+        id=time_ordered_uuid(),
         status="NEW",
         person_id=person.id,
         employee_id=employee.id,

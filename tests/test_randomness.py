@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import uuid
 from collections import Counter
 
 import pytest
 
 from declaration_otp import randomness
-from declaration_otp.randomness import random_below, random_bytes, random_uuid
+from declaration_otp.randomness import (
+    random_below,
+    random_bytes,
+    random_uuid,
+    time_ordered_uuid,
+)
 
 
 def test_bytes_are_handed_out_once() -> None:
@@ -36,6 +42,21 @@ def test_uuids_are_version_4() -> None:
     made = [random_uuid() for _ in range(300)]
     assert len(set(made)) == len(made)
     assert all(u.version == 4 and u.variant == uuid.RFC_4122 for u in made)
+
+
+def test_time_ordered_uuids_are_version_7_and_follow_the_clock() -> None:
+    before = time.time_ns() // 1_000_000
+    made = [time_ordered_uuid() for _ in range(300)]
+    after = time.time_ns() // 1_000_000
+    assert len(set(made)) == len(made)
+    assert all(u.version == 7 and u.variant == uuid.RFC_4122 for u in made)
+    stamps = [u.int >> 80 for u in made]  # RFC 9562: the first 48 bits, Unix milliseconds
+    assert before <= stamps[0] and stamps == sorted(stamps) and stamps[-1] <= after
+    # Within one millisecond the rest is random: 74 bits, not a counter.
+    assert len({u.int & ((1 << 62) - 1) for u in made}) == len(made)
+    time.sleep(0.002)
+    assert time_ordered_uuid() > made[-1]  # a later key sorts after, as text too
+    assert str(time_ordered_uuid()) > str(made[-1])
 
 
 def test_below_covers_the_range_and_nothing_else() -> None:

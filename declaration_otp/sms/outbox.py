@@ -23,7 +23,7 @@ from sqlmodel import Session, col
 from declaration_otp import audit
 from declaration_otp.audit import Event, EventKind
 from declaration_otp.prepared import Prepared, dialect_name
-from declaration_otp.randomness import random_uuid
+from declaration_otp.randomness import random_uuid, time_ordered_uuid
 from declaration_otp.tables import SmsAttempt, SmsMessage
 
 
@@ -267,7 +267,7 @@ def claim_due(
     claimed_until = now + timedelta(seconds=claim_seconds)
     claimed: list[ClaimedSms] = []
     for row in rows:
-        token, attempt_id, attempt_no = random_uuid(), random_uuid(), row.attempts + 1
+        token, attempt_id, attempt_no = random_uuid(), time_ordered_uuid(), row.attempts + 1
         _CLAIM.run(
             session,
             {

@@ -25,7 +25,7 @@ from sqlmodel import Session
 from declaration_otp import metrics
 from declaration_otp.database import DatabaseUnavailable
 from declaration_otp.logging_setup import bound_request_id
-from declaration_otp.randomness import random_uuid
+from declaration_otp.randomness import random_uuid, time_ordered_uuid
 from declaration_otp.runtime import Services
 from declaration_otp.sms.circuit import GatewayRouter, Route
 from declaration_otp.sms.gateways import OutgoingSms, SendFailed, gateway_from_settings
@@ -117,7 +117,7 @@ class Relay:
         claim = BirthClaim(
             gateway=route.gateway.name,
             claim_token=random_uuid(),
-            attempt_id=random_uuid(),
+            attempt_id=time_ordered_uuid(),
             seconds=settings.relay_claim_seconds,
         )
         return SendSlot(route, claim)
