@@ -40,14 +40,11 @@ from declaration_otp.sms.outbox import (
     record_sent,
     release,
 )
+from declaration_otp.sms.result_batches import ResultWriter
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-# How often a result is written again while the database is unreachable, before the claim
-# is left to expire (then the message is sent again: see docs/sms-delivery.md).
-RECORD_TRIES = 6
 
 
 def retry_delay(
@@ -56,6 +53,24 @@ def retry_delay(
     """Capped exponential backoff with full jitter: uniform(0, min(cap, base * 2^(attempt-1)))."""
     ceiling = min(cap, base * 2 ** max(0, attempt - 1))
     return (rng or random).uniform(0, ceiling)
+
+
+class _Once:
+    """`action`, run at the first call only."""
+
+    __slots__ = ("_action",)
+
+    def __init__(self, action: Callable[[], None]) -> None:
+        self._action: Callable[[], None] | None = action
+
+    def __call__(self) -> None:
+        action, self._action = self._action, None
+        if action is not None:
+            action()
+
+
+def _nothing() -> None:
+    pass
 
 
 def destination_allowed(phone_number: str, prefixes: tuple[str, ...]) -> bool:
@@ -84,6 +99,7 @@ class Relay:
         self._accepting = False
         self._slots = 0
         self._direct: set[asyncio.Task[None]] = set()
+        self._results = ResultWriter(services.database)
 
     @classmethod
     def from_services(cls, services: Services) -> Relay:
@@ -133,13 +149,21 @@ class Relay:
             self._slots -= 1
             logger.info("relay: stopping; message %s is left to its claim's expiry", message.id)
             return
-        task = asyncio.create_task(self._deliver(message, slot.route), name="sms-send")
+        # The slot is free once the gateway has answered: writing the result down (batched with
+        # others: see result_batches) is not a send in flight.
+        free = _Once(self._free_slot)
+        task = asyncio.create_task(
+            self._deliver(message, slot.route, answered=free), name="sms-send"
+        )
         self._direct.add(task)
-        task.add_done_callback(self._direct_done)
+        task.add_done_callback(lambda done: self._direct_done(done, free))
 
-    def _direct_done(self, task: asyncio.Task[None]) -> None:
-        self._direct.discard(task)
+    def _free_slot(self) -> None:
         self._slots -= 1
+
+    def _direct_done(self, task: asyncio.Task[None], free: _Once) -> None:
+        self._direct.discard(task)
+        free()
         if not task.cancelled() and (error := task.exception()) is not None:
             logger.error("relay: a send failed unexpectedly", exc_info=error)
 
@@ -217,19 +241,27 @@ class Relay:
             route.breaker.cancel_probe()
         return len(batch)
 
-    async def _deliver(self, message: ClaimedSms, route: Route) -> None:
+    async def _deliver(
+        self, message: ClaimedSms, route: Route, *, answered: Callable[[], None] | None = None
+    ) -> None:
         # Each message is its own task: its log lines carry the id of the request that queued it.
         with bound_request_id(message.request_id):
-            await self._send_one(message, route)
+            await self._send_one(message, route, answered or _nothing)
 
-    async def _send_one(self, message: ClaimedSms, route: Route) -> None:
+    async def _send_one(
+        self, message: ClaimedSms, route: Route, answered: Callable[[], None]
+    ) -> None:
+        """Send and record the outcome; `answered` is called once no call to the gateway is
+        in flight any more (before the outcome is recorded)."""
         services = self.services
         settings = services.settings
         now = services.clock()
         if message.expires_at <= now or message.body_ciphertext is None:
+            answered()
             await self._final(message, SmsStatus.EXPIRED, "code expired before delivery")
             return
         if not destination_allowed(message.phone_number, settings.allowed_sms_prefixes):
+            answered()
             await self._final(message, SmsStatus.FAILED, "destination not in SMS_ALLOWED_PREFIXES")
             return
         sms = OutgoingSms(
@@ -245,9 +277,12 @@ class Relay:
         )
         started = time.perf_counter()
         try:
-            provider_id = await asyncio.wait_for(
-                route.gateway.send(sms), timeout=settings.sms_send_deadline_seconds
-            )
+            try:
+                provider_id = await asyncio.wait_for(
+                    route.gateway.send(sms), timeout=settings.sms_send_deadline_seconds
+                )
+            finally:
+                answered()
         except SendFailed as failure:
             _observe_gateway(route, "failed", started)
             if failure.transient:
@@ -333,13 +368,6 @@ class Relay:
 
     async def _write(self, work: Callable[[Session], T]) -> T | None:
         """Record a result, riding out a short database outage; the claim covers the rest.
-        Results are written with prepared statements alone: pipelined on PostgreSQL."""
-        for attempt in range(RECORD_TRIES):
-            try:
-                return await self.services.database.write(work, pipelined=True)
-            except DatabaseUnavailable as error:
-                if attempt == RECORD_TRIES - 1:
-                    logger.error("relay: could not record a result: %s", error)
-                    return None
-                await asyncio.sleep(0.1 * 2**attempt)
-        return None
+        Results are written with prepared statements alone, with those that came in beside
+        them (see result_batches)."""
+        return await self._results.write(work)
