@@ -84,22 +84,34 @@ def marks(database: Database) -> list[int]:
     )
 
 
-def test_results_arriving_during_a_write_share_the_next_unit(database: Database) -> None:
-    held, release = threading.Event(), threading.Event()
+class HeldWrite:
+    """A result whose unit of work waits, once its row is written, until released: whatever is
+    written meanwhile arrives while a write is in flight."""
 
-    def first(session: Session) -> int:
-        mark(1)(session)
-        held.set()
-        release.wait(10)
-        return unit_of(session)
+    def __init__(self, mark_id: int) -> None:
+        self.held, self.release = threading.Event(), threading.Event()
+        self._mark = mark(mark_id)
+
+    def __call__(self, session: Session) -> int:
+        unit = self._mark(session)
+        self.held.set()
+        self.release.wait(10)
+        return unit
+
+    async def started(self) -> None:
+        await asyncio.to_thread(self.held.wait, 10)
+
+
+def test_results_arriving_during_a_write_share_the_next_unit(database: Database) -> None:
+    first = HeldWrite(1)
 
     async def run() -> list[Any]:
         writer = ResultWriter(database)
         alone = asyncio.ensure_future(writer.write(first))
-        await asyncio.to_thread(held.wait, 10)  # the first is being written, alone
+        await first.started()  # the first is being written, alone
         later = [asyncio.ensure_future(writer.write(mark(n))) for n in range(2, 7)]
         await asyncio.sleep(0.05)
-        release.set()
+        first.release.set()
         return [await alone, *[await each for each in later]]
 
     units = asyncio.run(run())
@@ -124,22 +136,16 @@ def test_a_failing_result_is_written_alone_and_fails_alone(database: Database) -
 
 
 def test_a_cancelled_caller_still_has_its_result_written(database: Database) -> None:
-    held, release = threading.Event(), threading.Event()
-
-    def slow(session: Session) -> int:
-        mark(1)(session)
-        held.set()
-        release.wait(10)
-        return unit_of(session)
+    slow = HeldWrite(1)
 
     async def run() -> None:
         writer = ResultWriter(database)
         blocker = asyncio.ensure_future(writer.write(slow))
-        await asyncio.to_thread(held.wait, 10)
+        await slow.started()
         waiting = asyncio.ensure_future(writer.write(mark(2)))
         await asyncio.sleep(0.01)
         waiting.cancel()  # e.g. the relay stopping
-        release.set()
+        slow.release.set()
         await blocker
         with pytest.raises(asyncio.CancelledError):
             await waiting
