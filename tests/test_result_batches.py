@@ -67,7 +67,7 @@ def mark(mark_id: int) -> Callable[[Session], int]:
 
 
 class Refused(Exception):
-    pass
+    """A result's own error (not the database's), raised after it wrote."""
 
 
 def refuse_after(unit: Callable[[Session], int]) -> Callable[[Session], int]:

@@ -70,7 +70,7 @@ class _Once:
 
 
 def _nothing() -> None:
-    pass
+    """`answered` of a send no slot waits on (one of a claimed batch)."""
 
 
 def destination_allowed(phone_number: str, prefixes: tuple[str, ...]) -> bool:
