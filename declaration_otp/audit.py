@@ -106,9 +106,9 @@ def insert_rows(session: Session, rows: Sequence[dict[str, object]]) -> None:
 
     SQLite: one statement for up to `_ROWS_PER_INSERT` rows (a multi-row VALUES is inserted in
     the order written, so the ids keep it). The trail is written under SQLite's one write lock,
-    where each statement also hands the GIL over twice; a resend's two events (the replaced
-    code's and its own) are one statement. PostgreSQL assigns the ids of a multi-row VALUES in
-    no promised order: one statement per row there (the hot paths there insert events inside
+    where each statement also hands the GIL over twice (a new code's events are written by its
+    own statement there: sqlite_code_issues.py). PostgreSQL assigns the ids of a multi-row VALUES
+    in no promised order: one statement per row there (the hot paths there insert events inside
     their own statements: `insert_events_from`)."""
     if not rows:
         return

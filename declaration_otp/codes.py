@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Table, and_, bindparam, literal_column, or_, update
-from sqlalchemy import insert as sa_insert
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -34,11 +33,12 @@ from declaration_otp.runtime import Services
 from declaration_otp.sms.outbox import (
     BirthClaim,
     ClaimedSms,
+    SmsStatus,
     cancel_queued_for,
     drop_queued,
     outbox_rows,
-    queue_sms,
 )
+from declaration_otp.sqlite_code_issues import insert_code_issue
 from declaration_otp.tables import (
     OtpEvent,
     PhoneSendState,
@@ -139,7 +139,6 @@ _SENT_TIMES = Prepared(
         _V.phone_number == bindparam("phone"), _V.inserted_at > bindparam("horizon")
     )
 )
-_INSERT_VERIFICATION = Prepared(sa_insert(_VERIFICATIONS))
 # PostgreSQL: a new code's rows as one statement (see chained_inserts.py), its SMS queued for any
 # relay or claimed at birth by the worker's own.
 _ISSUE_PG_QUEUED = ChainedInserts(_VERIFICATIONS, _SMS_MESSAGES, _OTP_EVENTS)
@@ -207,36 +206,9 @@ def cancel_active_codes(
     Each cancelled code gets a `cancelled` audit event with `reason`, at `now` (default: the
     clock), so that a replacement recorded at the same moment sorts after it.
     """
-    now = now or services.clock()
-    unwritten = _cancel(
-        session,
-        services=services,
-        phone_number=phone_number,
-        declaration_request_id=declaration_request_id,
-        reason=reason,
-        actor=actor,
-        request_id=request_id,
-        now=now,
-    )
-    audit.insert_rows(session, unwritten)
-
-
-def _cancel(
-    session: Session,
-    *,
-    services: Services,
-    phone_number: str | None,
-    declaration_request_id: uuid.UUID | None,
-    reason: str,
-    actor: Actor | None,
-    request_id: str | None,
-    now: datetime,
-) -> list[dict[str, object]]:
-    """`cancel_active_codes` but for the cancelled codes' events on SQLite, returned as rows
-    for the caller to write (`issue_code` writes them with its own in one statement). PostgreSQL
-    writes them in the cancel's own statement: nothing is returned."""
     if phone_number is None and declaration_request_id is None:
-        return []
+        return
+    now = now or services.clock()
     way = (phone_number is not None, declaration_request_id is not None)
     params: dict[str, Any] = {"at": now}
     if phone_number is not None:
@@ -246,19 +218,17 @@ def _cancel(
     if not services.database.is_sqlite:
         events = audit.events_from_params(at=now, actor=actor, request_id=request_id, detail=reason)
         _CANCEL_PG[way].run(session, params | events)
-        return []
+        return
     # SQLite has no data-modifying WITH: the cancel's rows are read and followed up one by one.
     rows = _CANCEL[way].rows(session, params)
     cancel_queued_for(session, verification_ids=[row[0] for row in rows], now=now)
-    return [
-        audit.event_row(
-            Event(EventKind.CANCELLED, row[1], row[0], reason),
-            at=now,
-            actor=actor,
-            request_id=request_id,
-        )
-        for row in rows
-    ]
+    audit.record(
+        session,
+        [Event(EventKind.CANCELLED, row[1], row[0], reason) for row in rows],
+        at=now,
+        actor=actor,
+        request_id=request_id,
+    )
 
 
 def issue_code(
@@ -299,16 +269,6 @@ def issue_code(
         metrics.RATE_LIMITED.labels(limit=decision.limit).inc()
         return decision
 
-    cancelled_events = _cancel(
-        session,
-        services=services,
-        phone_number=phone_number,
-        declaration_request_id=declaration_request_id,
-        reason=_REPLACED,
-        actor=actor,
-        request_id=request_id,
-        now=now,
-    )
     verification_id, sms_id = draft.verification_id, draft.sms_id
     expires_at = now + timedelta(seconds=settings.otp_ttl_seconds)
     code = {
@@ -343,15 +303,34 @@ def issue_code(
         request_id=request_id,
     )
     if services.database.is_sqlite:
-        # Core inserts in foreign-key order (hot path: no ORM object, no unit of work, no flush).
-        _INSERT_VERIFICATION.run(session, code)
-        queue_sms(session, outbox)
-        # The replaced codes' events and this one's in one statement, in that order.
-        audit.insert_rows(session, [*cancelled_events, event_row])
-    elif outbox.attempt is None:
-        _ISSUE_PG_QUEUED.run(session, [code, outbox.message, event_row])
+        # The replacement and every new row in one statement (see sqlite_code_issues.py).
+        insert_code_issue(
+            session,
+            code=code,
+            message=outbox.message,
+            attempt=outbox.attempt,
+            event=event_row,
+            replaced_at=now,
+            replaced_status=VerificationStatus.CANCELED.value,
+            replaced_sms_status=SmsStatus.CANCELED.value,
+            queued_sms_status=SmsStatus.QUEUED.value,
+            replaced_event=EventKind.CANCELLED.value,
+            replaced_detail=_REPLACED,
+        )
     else:
-        _ISSUE_PG_CLAIMED.run(session, [code, outbox.message, outbox.attempt, event_row])
+        cancel_active_codes(
+            session,
+            services=services,
+            phone_number=phone_number,
+            declaration_request_id=declaration_request_id,
+            actor=actor,
+            request_id=request_id,
+            now=now,
+        )
+        if outbox.attempt is None:
+            _ISSUE_PG_QUEUED.run(session, [code, outbox.message, event_row])
+        else:
+            _ISSUE_PG_CLAIMED.run(session, [code, outbox.message, outbox.attempt, event_row])
     return IssuedCode(
         id=verification_id,
         code_expired_at=expires_at,

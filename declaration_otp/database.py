@@ -117,6 +117,10 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         # Checkpoints are the checkpointer thread's job (see sqlite_checkpoint); this is a bound.
         cursor.execute(f"PRAGMA wal_autocheckpoint={FALLBACK_AUTOCHECKPOINT_PAGES}")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # The journal of a savepoint or of one statement (the original of each page it changes)
+        # goes to a temporary file once past 64 KiB, and a code issued changes about 28 pages:
+        # kept in memory, no unit of work writes a file while it holds the write lock.
+        cursor.execute("PRAGMA temp_store=MEMORY")
         cursor.close()
 
     @event.listens_for(engine, "begin")

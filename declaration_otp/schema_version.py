@@ -12,7 +12,7 @@ from typing import Final
 
 from sqlalchemy import Connection, inspect, text
 
-HEAD_REVISION: Final = "0004"
+HEAD_REVISION: Final = "0005"
 
 
 def database_revision(connection: Connection) -> str | None:

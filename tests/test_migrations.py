@@ -93,3 +93,27 @@ def test_fewer_index_writes_downgrades_and_upgrades_again(kind: str, tmp_path: P
         upgrade(url)
         _assert_fewer_index_writes(url)
         command.check(alembic_config(url))
+
+
+def _sqlite_objects(url: str) -> set[tuple[str, str]]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.exec_driver_sql(
+                "SELECT type, name FROM sqlite_master WHERE type IN ('view', 'trigger')"
+            )
+            return {(str(kind), str(name)) for kind, name in rows}
+    finally:
+        engine.dispose()
+
+
+def test_code_issues_view_and_trigger_come_and_go_with_revision_0005(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'code_issues.db'}"
+    issues = {("view", "code_issues"), ("trigger", "code_issues_insert")}
+    upgrade(url)
+    assert issues <= _sqlite_objects(url)
+    command.downgrade(alembic_config(url), "0004")
+    assert not issues & _sqlite_objects(url)
+    upgrade(url)
+    assert issues <= _sqlite_objects(url)
+    command.check(alembic_config(url))

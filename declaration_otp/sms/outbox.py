@@ -67,7 +67,6 @@ class ClaimedSms:
 
 _SMS: Table = SmsMessage.__table__  # type: ignore[attr-defined]
 _ATTEMPTS: Table = SmsAttempt.__table__  # type: ignore[attr-defined]
-_INSERT_SMS = Prepared(insert(_SMS))
 _OPEN_ATTEMPT = Prepared(insert(_ATTEMPTS))
 
 
@@ -147,13 +146,6 @@ def outbox_rows(
         gateway=claim.gateway,
     )
     return OutboxRows(message=message, attempt=attempt, claimed=claimed)
-
-
-def queue_sms(session: Session, rows: OutboxRows) -> None:
-    """Write a new message's rows to the outbox, one statement each."""
-    _INSERT_SMS.run(session, rows.message)
-    if rows.attempt is not None:
-        _OPEN_ATTEMPT.run(session, rows.attempt)
 
 
 def _attempt_row(
