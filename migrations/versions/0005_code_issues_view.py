@@ -10,10 +10,10 @@ once and an INSTEAD OF INSERT trigger that writes them: one `INSERT INTO code_is
 whole change, atomic as any statement (a failing row undoes the trigger's other rows).
 
 The view's columns are the rows' columns prefixed by their row (`code_`, `sms_`, `attempt_`,
-`event_`) plus what the replaced codes take (`replaced_`); declaration_otp/sqlite_code_issues.py
-builds its insert from the same lists. The trigger names the tables it writes: a later migration
-that rebuilds one of them (alembic's batch mode on SQLite copies and renames tables) drops this
-trigger first and creates it again after.
+`event_`) plus what the replaced codes take (`replaced_`), the names declaration_otp/
+sqlite_code_issues.py gives the values it binds. The trigger names the tables it writes: a later
+migration that rebuilds one of them (alembic's batch mode on SQLite copies and renames tables)
+drops this trigger first and creates it again after.
 
 Nothing on PostgreSQL.
 
