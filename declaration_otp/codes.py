@@ -33,7 +33,6 @@ from declaration_otp.runtime import Services
 from declaration_otp.sms.outbox import (
     BirthClaim,
     ClaimedSms,
-    SmsStatus,
     cancel_queued_for,
     drop_queued,
     outbox_rows,
@@ -311,10 +310,6 @@ def issue_code(
             attempt=outbox.attempt,
             event=event_row,
             replaced_at=now,
-            replaced_status=VerificationStatus.CANCELED.value,
-            replaced_sms_status=SmsStatus.CANCELED.value,
-            queued_sms_status=SmsStatus.QUEUED.value,
-            replaced_event=EventKind.CANCELLED.value,
             replaced_detail=_REPLACED,
         )
     else:

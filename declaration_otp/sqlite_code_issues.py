@@ -23,7 +23,10 @@ from typing import Any, Final
 from sqlalchemy import Column, MetaData, String, Table, insert
 from sqlmodel import Session
 
+from declaration_otp.audit import EventKind
+from declaration_otp.otp_rules import VerificationStatus
 from declaration_otp.prepared import Prepared
+from declaration_otp.sms.outbox import SmsStatus
 from declaration_otp.tables import OtpEvent, SmsAttempt, SmsMessage, Verification
 
 _VERIFICATIONS: Table = Verification.__table__  # type: ignore[attr-defined]
@@ -37,14 +40,12 @@ _PARTS: Final = (
     ("attempt", _SMS_ATTEMPTS),
     ("event", _OTP_EVENTS),
 )
-_REPLACED_AT_TYPE = _VERIFICATIONS.c.updated_at.type
-
 # The view as SQLAlchemy sees it, in a metadata of its own: not a table to create or compare.
 VIEW: Final = Table(
     "code_issues",
     MetaData(),
     *(Column(f"{part}_{column.name}", column.type) for part, table in _PARTS for column in table.c),
-    Column("replaced_at", _REPLACED_AT_TYPE),
+    Column("replaced_at", _VERIFICATIONS.c.updated_at.type),
     *(
         Column(f"replaced_{name}", String())
         for name in ("status", "sms_status", "sms_queued_status", "event", "detail")
@@ -63,16 +64,12 @@ def insert_code_issue(
     attempt: Mapping[str, Any] | None,
     event: Mapping[str, Any],
     replaced_at: datetime,
-    replaced_status: str,
-    replaced_sms_status: str,
-    queued_sms_status: str,
-    replaced_event: str,
     replaced_detail: str,
 ) -> None:
     """Replace the active codes of `code`'s phone and request with `code` (see the module).
 
-    The replaced codes take `replaced_status`; their SMS still `queued_sms_status` take
-    `replaced_sms_status`; each gets a `replaced_event` event with `replaced_detail`, at
+    The replaced codes are cancelled and their still-queued SMS dropped, as
+    `codes.cancel_active_codes` does; each gets a `cancelled` event with `replaced_detail`, at
     `replaced_at`, with the actor and request id of `event`, written before `event`."""
     params: dict[str, Any] = {f"code_{name}": value for name, value in code.items()}
     params.update((f"sms_{name}", value) for name, value in message.items())
@@ -83,10 +80,10 @@ def insert_code_issue(
     params.update((f"event_{name}", value) for name, value in event.items())
     params.update(
         replaced_at=replaced_at,
-        replaced_status=replaced_status,
-        replaced_sms_status=replaced_sms_status,
-        replaced_sms_queued_status=queued_sms_status,
-        replaced_event=replaced_event,
+        replaced_status=VerificationStatus.CANCELED.value,
+        replaced_sms_status=SmsStatus.CANCELED.value,
+        replaced_sms_queued_status=SmsStatus.QUEUED.value,
+        replaced_event=EventKind.CANCELLED.value,
         replaced_detail=replaced_detail,
     )
     _INSERT.run(session, params)

@@ -80,27 +80,28 @@ class ResultWriter:
     async def _write_batch(self, batch: list[_Pending]) -> None:
         try:
             if len(batch) == 1:
-                _settle(batch[0].future, await self._with_retries(batch[0].work))
+                await self._write_alone(batch[0])
                 return
-            results = await self._with_retries(
-                lambda session: [item.work(session) for item in batch]
-            )
-        except Exception as error:
-            if len(batch) == 1:
-                _settle(batch[0].future, error=error)
+            try:
+                results = await self._with_retries(
+                    lambda session: [item.work(session) for item in batch]
+                )
+            except Exception:
+                for item in batch:  # each alone: the error belongs to one of them
+                    await self._write_alone(item)
                 return
-            for item in batch:  # each alone: the error belongs to one of them
-                try:
-                    _settle(item.future, await self._with_retries(item.work))
-                except Exception as own:
-                    _settle(item.future, error=own)
-            return
-        except BaseException as error:
+        except BaseException as error:  # cancelled: settles those not written yet
             for item in batch:
                 _settle(item.future, error=error)
             raise
         for index, item in enumerate(batch):
             _settle(item.future, None if results is None else results[index])
+
+    async def _write_alone(self, item: _Pending) -> None:
+        try:
+            _settle(item.future, await self._with_retries(item.work))
+        except Exception as error:
+            _settle(item.future, error=error)
 
     async def _with_retries(self, work: Callable[[Session], T]) -> T | None:
         for attempt in range(RECORD_TRIES):
