@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-import connexion
 from connexion.context import _context as current_context
 from connexion.context import _scope as current_scope
 from connexion.middleware import MiddlewarePosition
@@ -30,6 +29,7 @@ from declaration_otp.logging_setup import configure_logging
 from declaration_otp.ops_routes import OpsRoutesMiddleware
 from declaration_otp.request_id import RequestIdMiddleware
 from declaration_otp.runtime import SERVICES_STATE_KEY, Services, services_of
+from declaration_otp.service_app import ServiceApp
 from declaration_otp.settings import Settings
 from declaration_otp.sms.relay import Relay
 from declaration_otp.spec import read_spec
@@ -48,9 +48,6 @@ Handler = Callable[..., Awaitable[Ok]]
 def as_endpoint(handler: Handler) -> Callable[..., Awaitable[tuple[Any, int, dict[str, str]]]]:
     """Give a business handler its services and caller, and wrap its result in the envelope."""
     signature = inspect.signature(handler)
-    # connexion builds each request's parameter decorator anew and reads the signature of the
-    # function under `__wrapped__`, this handler; a signature kept on it is read, not rebuilt.
-    handler.__signature__ = signature  # type: ignore[attr-defined]
     wants = {name for name in _INJECTED if name in signature.parameters}
     parameters = [p for name, p in signature.parameters.items() if name not in _INJECTED]
 
@@ -129,12 +126,10 @@ def make_lifespan(
     return lifespan
 
 
-def create_app(
-    settings: Settings | None = None, *, clock: Clock | None = None
-) -> connexion.AsyncApp:
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> ServiceApp:
     """The app for `settings`; `clock` replaces the wall clock (tests move time with it)."""
     settings = settings or Settings()
-    app = connexion.AsyncApp(
+    app = ServiceApp(
         __name__,
         lifespan=make_lifespan(settings, clock),
         # The served description is rendered once per base path, off the loop (spec_documents.py).
@@ -169,7 +164,7 @@ def create_app(
     return app
 
 
-def app_from_environment() -> connexion.AsyncApp:
+def app_from_environment() -> ServiceApp:
     """Factory for `uvicorn --factory` and multi-process serving: settings from the environment.
 
     Each worker process configures its logging here too, whoever started it."""

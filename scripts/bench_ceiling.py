@@ -19,12 +19,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import connexion
 import yaml
 from connexion.resolver import Resolver
 
 from declaration_otp import app as product
+from declaration_otp import auth
 from declaration_otp.envelope import Ok
+from declaration_otp.service_app import ServiceApp
 from declaration_otp.settings import Settings
 from declaration_otp.validation import VALIDATOR_MAP
 
@@ -82,7 +83,7 @@ async def constant(*, id_: str) -> Ok:
     return Ok(data=dict(_DATA))
 
 
-def app() -> connexion.AsyncApp:
+def app() -> ServiceApp:
     settings = Settings()
     application = product.create_app(settings)
     spec_path = Path(tempfile.mkdtemp(prefix="bench-ceiling-")) / "ceiling.yaml"
@@ -95,5 +96,6 @@ def app() -> connexion.AsyncApp:
         validate_responses=settings.validate_responses,
         pythonic_params=True,
         validator_map=VALIDATOR_MAP,
+        security_map=auth.security_map(settings),
     )
     return application

@@ -10,14 +10,13 @@ scopes the spec requires (403) and `app.as_endpoint` hands handlers a `Caller`.
 
 from __future__ import annotations
 
-import inspect
-
 from connexion.lifecycle import ConnexionRequest
 
 from declaration_otp.auth.caller import Caller, TokenInfo
 from declaration_otp.auth.introspection import IntrospectionUnavailable, introspected_token_info
 from declaration_otp.auth.local import TOKEN_PREFIX, find_token_info, issue_token, new_token
 from declaration_otp.auth.local import local_token_info as local_token_info
+from declaration_otp.auth.scheme_handler import SchemeHandler
 from declaration_otp.runtime import services_of
 from declaration_otp.settings import Settings
 
@@ -43,18 +42,13 @@ async def token_info(token: str, request: ConnexionRequest) -> TokenInfo | None:
     return await local_token_info(services, token)
 
 
-# connexion asks, twice per request, whether this function takes `required_scopes` and
-# `request`; a signature kept on it is read, not rebuilt from the code object each time.
-token_info.__signature__ = inspect.signature(token_info)  # type: ignore[attr-defined]
-
-
-def security_map(settings: Settings) -> dict[str, type] | None:
-    """Security handlers to replace connexion's for the spec's schemes, per AUTH_MODE."""
+def security_map(settings: Settings) -> dict[str, type]:
+    """The handler of the spec's `oauth2` scheme, per AUTH_MODE."""
     if settings.auth_mode == "gateway":
         from declaration_otp.auth.gateway import GatewaySecurityHandler
 
         return {"oauth2": GatewaySecurityHandler}
-    return None
+    return {"oauth2": SchemeHandler}
 
 
 def startup_warnings(settings: Settings) -> list[str]:

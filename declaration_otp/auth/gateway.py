@@ -25,9 +25,9 @@ from collections.abc import Callable
 from typing import Any
 
 from connexion.lifecycle import ConnexionRequest
-from connexion.security import OAuthSecurityHandler
 
 from declaration_otp.auth.caller import TokenInfo, token_info_of
+from declaration_otp.auth.scheme_handler import SchemeHandler
 from declaration_otp.errors import unauthorized
 from declaration_otp.runtime import services_of
 from declaration_otp.settings import Settings
@@ -91,7 +91,7 @@ def gateway_token_info(_token: object, request: ConnexionRequest) -> TokenInfo:
     return token_info_of(client_id=legal_entity_id, user_id=user_id, scopes=scopes)
 
 
-class GatewaySecurityHandler(OAuthSecurityHandler):  # type: ignore[misc]
+class GatewaySecurityHandler(SchemeHandler):
     """The spec's `oauth2` scheme, satisfied by gateway headers instead of a bearer token."""
 
     def get_tokeninfo_func(self, security_definition: dict[str, Any]) -> Callable[..., Any]:
