@@ -4,7 +4,7 @@ For every request it serves, connexion 3's AsyncApp builds the operation's decor
 (`AsyncOperation.fn` makes a decorator whose wrapper decorates the handler again on each call):
 the handler's signature is inspected, three `functools.wraps` wrappers are made and the
 parameter names are put into Python form by regular expressions and `inflection`, each time.
-Called in-process on the framework ceiling's constant answer, that was about a fifth of a
+Called in-process on the framework ceiling's constant answer, that was about a quarter of a
 request's CPU. Here an operation builds its chain on its first request and keeps it, and the
 names' conversion is remembered; what the chain does per request (read the request, pass the
 spec's parameters, turn the handler's result into a response) is connexion's own, unchanged.
