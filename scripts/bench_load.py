@@ -97,6 +97,7 @@ class _Pool:
         self.waiting: deque[_Request] = deque()
         self.remaining = total
         self.finished = self.loop.create_future()
+        self._connecting: set[asyncio.Task[None]] = set()  # held: the loop keeps only weak ones
 
     def submit(self, request: _Request) -> None:
         request.timer = self.loop.call_later(self.timeout, self._expire, request)
@@ -131,7 +132,9 @@ class _Pool:
 
     def _open(self) -> None:
         self.opened += 1
-        self.loop.create_task(self._connect())
+        task = self.loop.create_task(self._connect())
+        self._connecting.add(task)
+        task.add_done_callback(self._connecting.discard)
 
     async def _connect(self) -> None:
         try:
