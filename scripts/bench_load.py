@@ -144,23 +144,28 @@ class _Pool:
         except OSError as error:
             self.opened -= 1
             # The request it was opened for fails, as a client's connect error fails its request.
-            while self.waiting:
-                request = self.waiting.popleft()
-                if not request.done:
-                    self._finish(request, 0, type(error).__name__)
-                    break
+            request = self._next_waiting()
+            if request is not None:
+                self._finish(request, 0, type(error).__name__)
             if self.waiting and self.opened < self.limit:
                 self._open()  # each request waiting tries a connection of its own
             return
         self._reuse(connection)
 
     def _reuse(self, connection: _Connection) -> None:
+        request = self._next_waiting()
+        if request is None:
+            self.idle.append(connection)
+        else:
+            connection.send(request)
+
+    def _next_waiting(self) -> _Request | None:
+        """The first request still waiting for a connection (those timed out meanwhile skipped)."""
         while self.waiting:
             request = self.waiting.popleft()
             if not request.done:
-                connection.send(request)
-                return
-        self.idle.append(connection)
+                return request
+        return None
 
     def _expire(self, request: _Request) -> None:
         if request.done:

@@ -73,7 +73,7 @@ def serve() -> Iterator[Any]:
             protocol_version = "HTTP/1.1"  # keep-alive
 
             def log_message(self, *_args: Any) -> None:
-                pass
+                """No access log on stderr: the test's output is its assertions."""
 
             def do_POST(self) -> None:
                 server.handle(self)
