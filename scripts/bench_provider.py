@@ -106,13 +106,11 @@ class _Connection(asyncio.Protocol):
             self.transport.close()
 
 
-async def serve(port: int, *, started: asyncio.Event | None = None) -> None:
+async def serve(port: int) -> None:
     """Serve on 127.0.0.1:`port` until cancelled."""
     inbox = Inbox()
     loop = asyncio.get_running_loop()
     server = await loop.create_server(lambda: _Connection(inbox), "127.0.0.1", port, backlog=1024)
-    if started is not None:
-        started.set()
     async with server:
         await server.serve_forever()
 
