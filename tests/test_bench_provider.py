@@ -20,20 +20,14 @@ import pytest
 from declaration_otp.outbound import OutboundHttp
 from declaration_otp.sms.gateways import OutgoingSms
 from declaration_otp.sms.provider_gateways import HttpGateway
+from tests.servers import free_port
 
 PROVIDER = Path(__file__).resolve().parent.parent / "scripts" / "bench_provider.py"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def url() -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen([sys.executable, str(PROVIDER), str(port)])
     try:
         deadline = time.monotonic() + 15
