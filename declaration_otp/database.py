@@ -13,7 +13,6 @@ import contextlib
 import contextvars
 import functools
 import os
-import select
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -34,6 +33,7 @@ from sqlmodel import Session
 
 from declaration_otp.db_errors import DatabaseUnavailable, transient, unavailable
 from declaration_otp.group_commit import GroupCommitter
+from declaration_otp.kept_connections import KeptConnections, closed_by_server
 from declaration_otp.prepared import UNIT_CONNECTION, as_sqlalchemy_error, run_on_driver
 from declaration_otp.sqlite_checkpoint import FALLBACK_AUTOCHECKPOINT_PAGES, Checkpointer
 
@@ -42,6 +42,9 @@ __all__ = ["Database", "DatabaseUnavailable", "UnitOfWork", "make_engine"]
 T = TypeVar("T")
 
 UnitOfWork = Callable[[Session], T]
+
+
+_OTHER_THREADS_CONNECTIONS = 2
 
 
 def make_engine(
@@ -67,8 +70,10 @@ def make_engine(
     options = f"-c statement_timeout={int(statement_timeout_ms)}"
     engine = create_engine(
         url,
+        # The database threads keep one each (kept_connections.py); the overflow is for work
+        # run in other threads (the CLI's commands), which `serve` never does.
         pool_size=pool_size,
-        max_overflow=0,
+        max_overflow=_OTHER_THREADS_CONNECTIONS,
         pool_timeout=connect_timeout_seconds,
         connect_args={"connect_timeout": connect_timeout_seconds, "options": options},
         hide_parameters=True,
@@ -80,25 +85,11 @@ def make_engine(
 def _replace_if_closed_by_server(
     dbapi_connection: Any, _record: ConnectionPoolEntry, _proxy: Any
 ) -> None:
-    """A pooled connection the server has closed is replaced at checkout, without a round trip.
-
-    A connection waiting in the pool has nothing to read unless the server has closed it
-    (restart, `pg_terminate_backend`, idle timeout: it says why, then closes the socket), so one
-    non-blocking poll of the socket finds those where a ping per checkout (`pool_pre_ping`) would
-    cost a round trip on every unit of work. A peer that vanished without closing (a cut network)
-    is found by neither before the first statement; that statement then fails as unavailable."""
-    if dbapi_connection.closed or _readable(dbapi_connection.fileno()):
+    """A pooled connection the server has closed is replaced at checkout, without a round trip
+    (`closed_by_server`, where `pool_pre_ping` would cost one on every checkout)."""
+    if closed_by_server(dbapi_connection):
         # SQLAlchemy drops this connection and checks out a new one.
         raise DisconnectionError("the server closed this pooled connection")
-
-
-def _readable(fd: int) -> bool:
-    if hasattr(select, "poll"):
-        poller = select.poll()
-        poller.register(fd, select.POLLIN | select.POLLPRI)
-        return bool(poller.poll(0))
-    readable, _, _ = select.select([fd], [], [], 0)  # Windows: no poll()
-    return bool(readable)
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
@@ -168,6 +159,7 @@ class Database:
         self._writes: GroupCommitter | None = None
         self._reads: GroupCommitter | None = None
         self._executor: ThreadPoolExecutor | None = None
+        self._kept: KeptConnections | None = None
         self._checkpointer: Checkpointer | None = None
         if self.is_sqlite:
             self._writes = GroupCommitter(engine, write=True, writer_queue=self._writer_queue)
@@ -175,6 +167,7 @@ class Database:
             self._checkpointer = Checkpointer(engine)
         else:
             self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="db")
+            self._kept = KeptConnections(engine)
 
     def _writer_queue(self) -> contextlib.AbstractContextManager[None]:
         return self._writers if self._writers is not None else contextlib.nullcontext()
@@ -206,34 +199,30 @@ class Database:
         pipelined: bool = False,
         one_statement: bool = False,
     ) -> T:
-        """Run `work` in one transaction in the calling thread: commit on return.
+        """Run `work` in one transaction in the calling thread, on a connection checked out for
+        it: commit on return.
 
         `pipelined`: see `write`; `one_statement`: see `read`."""
         queue = self._writer_queue() if write else contextlib.nullcontext()
         pipeline = pipelined and self._pipelines
-        try:
-            with queue, self.engine.connect() as connection:
-                if pipeline or (one_statement and not self.is_sqlite):
-                    # No transaction of the driver's own: see `read`, and `_pipelined_unit`.
-                    connection.execution_options(isolation_level="AUTOCOMMIT", write=write)
-                else:
-                    connection.execution_options(write=write)
-                with connection.begin() as transaction, Session(bind=connection) as session:
-                    session.info[UNIT_CONNECTION] = connection
-                    if pipeline:
-                        with _pipelined_unit(connection):
-                            result = work(session)
-                            session.flush()
-                    else:
-                        result = work(session)
-                        session.flush()
-                    # Pipelined, the transaction has ended already: the driver has nothing to do.
-                    transaction.commit()
-                    return result
-        except (DBAPIError, PoolTimeoutError) as error:
-            if transient(error):
-                raise unavailable(error) from error
-            raise
+        with _unavailable_if_transient(), queue, self.engine.connect() as connection:
+            if pipeline or (one_statement and not self.is_sqlite):
+                # No transaction of the driver's own: see `read`, and `_pipelined_unit`.
+                connection.execution_options(isolation_level="AUTOCOMMIT", write=write)
+            else:
+                connection.execution_options(write=write)
+            return _run_unit(connection, work, pipeline=pipeline)
+
+    def _run_on_kept_connection(
+        self, work: UnitOfWork[T], *, pipelined: bool, one_statement: bool
+    ) -> T:
+        """`run_sync` for a database thread (not SQLite's): on the connection it keeps."""
+        assert self._kept is not None
+        pipeline = pipelined and self._pipelines
+        with _unavailable_if_transient():
+            # Autocommit as `run_sync` sets it: see `read`, and `_pipelined_unit`.
+            connection = self._kept.connection(autocommit=pipeline or one_statement)
+            return _run_unit(connection, work, pipeline=pipeline)
 
     async def read(self, work: UnitOfWork[T], *, one_statement: bool = False) -> T:
         """Run `work`, which only reads, in one transaction.
@@ -275,9 +264,8 @@ class Database:
         context = contextvars.copy_context()
         call = functools.partial(
             context.run,
-            self.run_sync,
+            self._run_on_kept_connection,
             work,
-            write=write,
             pipelined=pipelined,
             one_statement=one_statement,
         )
@@ -291,9 +279,39 @@ class Database:
             self._checkpointer.close()
         if self._executor is not None:
             self._executor.shutdown(wait=True)
+        if self._kept is not None:
+            self._kept.close()
         self.engine.dispose()
         if self._writers is not None:
             self._writers.close()
+
+
+@contextlib.contextmanager
+def _unavailable_if_transient() -> Iterator[None]:
+    """A lost server, a full pool or the like reads as the database being unavailable (a 503 the
+    client may retry); any other database error stays what it is."""
+    try:
+        yield
+    except (DBAPIError, PoolTimeoutError) as error:
+        if transient(error):
+            raise unavailable(error) from error
+        raise
+
+
+def _run_unit(connection: Connection, work: UnitOfWork[T], *, pipeline: bool) -> T:
+    """`work` in one transaction on `connection`, committed on return, rolled back if it raises."""
+    with connection.begin() as transaction, Session(bind=connection) as session:
+        session.info[UNIT_CONNECTION] = connection
+        if pipeline:
+            with _pipelined_unit(connection):
+                result = work(session)
+                session.flush()
+        else:
+            result = work(session)
+            session.flush()
+        # Pipelined, the transaction has ended already: the driver has nothing to do.
+        transaction.commit()
+        return result
 
 
 def _pipelines_supported(engine: Engine) -> bool:
