@@ -70,8 +70,8 @@ def make_engine(
     options = f"-c statement_timeout={int(statement_timeout_ms)}"
     engine = create_engine(
         url,
-        # The database threads keep one each (kept_connections.py); the overflow is for work
-        # run in other threads (the CLI's commands), which `serve` never does.
+        # The database threads keep one each (kept_connections.py); the overflow is for units
+        # run by `run_sync` in another thread meanwhile, which `serve` never does.
         pool_size=pool_size,
         max_overflow=_OTHER_THREADS_CONNECTIONS,
         pool_timeout=connect_timeout_seconds,
