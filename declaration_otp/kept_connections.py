@@ -20,10 +20,10 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
-AUTOCOMMIT = "AUTOCOMMIT"
+_AUTOCOMMIT = "AUTOCOMMIT"
 
 
-def readable(fd: int) -> bool:
+def _readable(fd: int) -> bool:
     """Whether the socket has something to read, without waiting."""
     if hasattr(select, "poll"):
         poller = select.poll()
@@ -39,7 +39,7 @@ def closed_by_server(dbapi_connection: Any) -> bool:
     poll finds those where a ping would cost a round trip. A peer that vanished without closing
     (a cut network) is found by neither before the first statement; that statement then fails as
     unavailable."""
-    return bool(dbapi_connection.closed) or readable(dbapi_connection.fileno())
+    return bool(dbapi_connection.closed) or _readable(dbapi_connection.fileno())
 
 
 def _reusable(connection: Connection) -> bool:
@@ -76,9 +76,9 @@ class KeptConnections:
             with self._lock:
                 self._all.add(connection)
         current = connection.get_execution_options().get("isolation_level")
-        if autocommit and current != AUTOCOMMIT:
-            connection.execution_options(isolation_level=AUTOCOMMIT)
-        elif not autocommit and current == AUTOCOMMIT:
+        if autocommit and current != _AUTOCOMMIT:
+            connection.execution_options(isolation_level=_AUTOCOMMIT)
+        elif not autocommit and current == _AUTOCOMMIT:
             connection.execution_options(isolation_level=connection.default_isolation_level)
         return connection
 
