@@ -12,13 +12,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from sqlalchemy import text
 from sqlmodel import Session
 
 from declaration_otp.database import Database, DatabaseUnavailable
 from declaration_otp.prepared import UNIT_CONNECTION
-from tests.conftest import POSTGRES_ADMIN_URL, _postgres_database
+from tests.conftest import _postgres_database, terminate_backends
 
 
 @pytest.fixture(scope="module")
@@ -53,21 +52,6 @@ def _driver_state(session: Session) -> tuple[str, bool]:
     return str(driver.info.transaction_status.name), bool(driver.autocommit)
 
 
-def _terminate(pid: int) -> None:
-    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid})
-            deadline = time.monotonic() + 10
-            while connection.execute(
-                text("SELECT 1 FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}
-            ).first():
-                assert time.monotonic() < deadline, "the backend did not end"
-                time.sleep(0.01)
-    finally:
-        admin.dispose()
-
-
 def _count(database: Database) -> int:
     return int(
         database.run_sync(
@@ -93,7 +77,7 @@ def test_a_kept_connection_the_server_closed_is_replaced_before_the_next_unit(
     database: Database,
 ) -> None:
     before = _read_pid(database)
-    _terminate(before)
+    terminate_backends(before)
     after = _read_pid(database)  # no error: a new connection, not the closed one
     assert after != before
     assert _read_pid(database) == after
@@ -103,7 +87,7 @@ def test_a_server_gone_during_a_unit_is_unavailable_and_the_next_unit_reconnects
     database: Database,
 ) -> None:
     def ended_by_the_server(session: Session) -> None:
-        _terminate(_pid(session))
+        terminate_backends(_pid(session))
         session.execute(text("INSERT INTO kept VALUES (2)"))
 
     with pytest.raises(DatabaseUnavailable):

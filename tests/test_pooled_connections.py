@@ -9,12 +9,11 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-import sqlalchemy as sa
 from sqlalchemy import text
 from sqlmodel import Session
 
 from declaration_otp.database import Database
-from tests.conftest import POSTGRES_ADMIN_URL, _postgres_database
+from tests.conftest import _postgres_database, terminate_backends
 
 
 @pytest.fixture(scope="module")
@@ -35,20 +34,10 @@ def _backend_pid(database: Database) -> int:
     return database.run_sync(_pid, write=False)
 
 
-def _terminate(*pids: int) -> None:
-    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            for pid in pids:
-                connection.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid})
-    finally:
-        admin.dispose()
-
-
 def test_a_connection_the_server_closed_is_replaced_at_checkout(database: Database) -> None:
     before = _backend_pid(database)
     assert _backend_pid(database) == before  # the pool hands the same connection back
-    _terminate(before)
+    terminate_backends(before)
     after = _backend_pid(database)  # no error: a new connection, not the closed one
     assert after != before
     assert _backend_pid(database) == after
@@ -72,7 +61,7 @@ def test_every_closed_connection_is_replaced_after_a_mass_termination(database: 
     for thread in threads:
         thread.join(10)
     assert len(pids) == 2
-    _terminate(*pids)
+    terminate_backends(*pids)
     for _ in range(4):
         assert _backend_pid(database) not in pids
     # Writes work as well, and nothing was lost on the way.
