@@ -59,9 +59,10 @@ def make_engine(
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
-            # The writer thread's connection, the reader thread's and the checkpointer's.
+            # The writer thread's connection and the reader thread's, each kept (group_commit),
+            # and the checkpointer's; the overflow is for units run by `run_sync` meanwhile.
             pool_size=3,
-            max_overflow=0,
+            max_overflow=_OTHER_THREADS_CONNECTIONS,
             # Statement parameters hold phone numbers: never in a log line or an error text.
             hide_parameters=True,
         )

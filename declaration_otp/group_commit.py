@@ -17,6 +17,13 @@ is that of a plain transaction.
 Reads have a thread and a connection of their own (WAL: readers never wait for the writer), and
 are grouped the same way into one read transaction, without savepoints. A read submitted after
 a write completed starts after that COMMIT, so it sees it.
+
+Each thread keeps its connection from group to group, and a unit's `Session` for the next unit
+while no unit has used it (the hot path's prepared statements run on the connection, not through
+the session): a pool checkout and return, with its reset, and a `Session` made and closed were
+Python run under the write lock for every group and every unit (docs/performance.md, twenty-third
+round). A group that fails gives its connection back to the pool, which discards a broken one;
+the next group takes a new one.
 """
 
 from __future__ import annotations
@@ -83,6 +90,9 @@ class GroupCommitter:
         self._writer_queue = writer_queue or contextlib.nullcontext
         self._max_group = max_group
         self._jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+        # Both used by this committer's thread alone.
+        self._connection: Connection | None = None
+        self._unused_session: Session | None = None
         name = "db-write" if write else "db-read"
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
@@ -97,6 +107,7 @@ class GroupCommitter:
     def close(self) -> None:
         self._jobs.put(None)
         self._thread.join()
+        self._give_back_connection()
 
     def _run(self) -> None:
         stopping = False
@@ -121,35 +132,80 @@ class GroupCommitter:
     def _commit(self, jobs: list[Job]) -> None:
         run_unit = self._run_write if self._write else self._run_read
         try:
-            with self._engine.connect() as connection:
-                connection.execution_options(write=self._write)
-                # Only the transaction waits for the other processes, not the pool checkout.
-                with self._writer_queue(), connection.begin():
-                    for job in jobs:
-                        job.outcome = run_unit(connection, job)
-                        # Such an error ends the transaction for every unit, not just this one.
-                        if not job.outcome[0] and transient(job.outcome[1]):
-                            raise job.outcome[1]
+            connection = self._kept_connection()
+            # Only the transaction waits for the other processes, not the pool checkout.
+            with self._writer_queue(), connection.begin():
+                for job in jobs:
+                    job.outcome = run_unit(connection, job)
+                    # Such an error ends the transaction for every unit, not just this one.
+                    if not job.outcome[0] and transient(job.outcome[1]):
+                        raise job.outcome[1]
         except Exception as error:
             # Nothing of the group landed. Never raised further: this thread serves them all.
+            self._give_back_connection()
             if transient(error):
                 self._fail_all(jobs, unavailable(error))
             else:
                 logger.exception("database: a group of %d units was rolled back", len(jobs))
                 self._fail_all(jobs, error)
 
-    @staticmethod
-    def _run_read(connection: Connection, job: Job) -> tuple[bool, Any]:
+    def _kept_connection(self) -> Connection:
+        connection = self._connection
+        if connection is None or connection.invalidated or connection.in_transaction():
+            self._give_back_connection()
+            connection = self._connection = self._engine.connect()
+            connection.execution_options(write=self._write)
+        return connection
+
+    def _give_back_connection(self) -> None:
+        """To the pool, which rolls back what is open and discards a connection that broke."""
+        self._unused_session = None
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                connection.close()
+
+    def _session(self, connection: Connection) -> Session:
+        """The session kept unused from the last unit, or a new one."""
+        session, self._unused_session = self._unused_session, None
+        if session is None:
+            if self._write:
+                # The ORM's own savepoint inside the unit's (see `_run_write`).
+                session = Session(
+                    bind=connection,
+                    join_transaction_mode="create_savepoint",
+                    expire_on_commit=False,
+                )
+            else:
+                session = Session(bind=connection, expire_on_commit=False)
+            session.info[UNIT_CONNECTION] = connection
+        return session
+
+    def _done_with(self, session: Session) -> None:
+        """Kept for the next unit if this one never used it; closed otherwise, as a unit's
+        session always was (its objects detached, its transaction ended)."""
+        untouched = (
+            not session.in_transaction()
+            and not session.identity_map
+            and not (session.new or session.dirty or session.deleted)
+            and len(session.info) == 1
+        )
+        if untouched:
+            self._unused_session = session
+        else:
+            session.close()
+
+    def _run_read(self, connection: Connection, job: Job) -> tuple[bool, Any]:
         # A failed read wrote nothing: the next one goes on in the same transaction.
+        session = self._session(connection)
         try:
-            with Session(bind=connection, expire_on_commit=False) as session:
-                session.info[UNIT_CONNECTION] = connection
-                return True, job.context.run(job.work, session)
+            return True, job.context.run(job.work, session)
         except Exception as error:
             return False, error
+        finally:
+            self._done_with(session)
 
-    @staticmethod
-    def _run_write(connection: Connection, job: Job) -> tuple[bool, Any]:
+    def _run_write(self, connection: Connection, job: Job) -> tuple[bool, Any]:
         # The unit's own SAVEPOINT, on the driver: a rollback to it undoes this unit alone.
         # The hot path's prepared statements run on the connection directly; the ORM, when a
         # unit uses it, opens its savepoint inside this one (SQLAlchemy's own, so that a failed
@@ -157,22 +213,23 @@ class GroupCommitter:
         driver = connection.connection.driver_connection
         assert driver is not None
         driver.execute("SAVEPOINT unit")
-        with Session(
-            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
-        ) as session:
-            session.info[UNIT_CONNECTION] = connection
-            try:
-                result = job.context.run(job.work, session)
-                if session.in_transaction() or session.new or session.dirty or session.deleted:
-                    session.commit()  # flushes; objects stay loaded, as after a plain commit
-            except Exception as error:
-                # After a fatal error these fail too; the group's error is what is reported.
-                with contextlib.suppress(DBAPIError):
-                    session.rollback()
-                with contextlib.suppress(sqlite3.Error):
-                    driver.execute("ROLLBACK TO unit")
-                    driver.execute("RELEASE unit")
-                return False, error
+        session = self._session(connection)
+        try:
+            result = job.context.run(job.work, session)
+            if session.in_transaction() or session.new or session.dirty or session.deleted:
+                session.commit()  # flushes; objects stay loaded, as after a plain commit
+                session.close()
+            else:
+                self._done_with(session)
+        except Exception as error:
+            # After a fatal error these fail too; the group's error is what is reported.
+            with contextlib.suppress(DBAPIError):
+                session.rollback()
+            with contextlib.suppress(sqlite3.Error):
+                driver.execute("ROLLBACK TO unit")
+                driver.execute("RELEASE unit")
+            session.close()
+            return False, error
         driver.execute("RELEASE unit")
         return True, result
 

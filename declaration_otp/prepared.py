@@ -51,6 +51,9 @@ class _Compiled:
     positions: tuple[str, ...] | None  # parameter names in order for qmark/format drivers
     defaults: dict[str, Any]  # values fixed in the statement itself (`.values(status=...)`)
     binds: dict[str, Processor]
+    # qmark/format drivers: each position's name and its processor, so that the arguments are
+    # built in one pass (on SQLite, under the write lock).
+    positional: tuple[tuple[str, Processor | None], ...] | None
     results: tuple[Processor | None, ...]
     row: Any  # a namedtuple of the returned columns: `row.status`, as with SQLAlchemy's rows
 
@@ -128,7 +131,10 @@ def _compile(statement: Executable, dialect: Dialect, keys: list[str]) -> _Compi
         for bind, name in names.items()
         if name not in keys and not bind.required
     }
-    return _Compiled(str(compiled), positions, defaults, binds, results, row)
+    positional = (
+        tuple((name, binds.get(name)) for name in positions) if positions is not None else None
+    )
+    return _Compiled(str(compiled), positions, defaults, binds, positional, results, row)
 
 
 def _returned_columns(statement: Any) -> Sequence[Any]:
@@ -139,14 +145,20 @@ def _returned_columns(statement: Any) -> Sequence[Any]:
 
 
 def _arguments(compiled: _Compiled, params: Mapping[str, Any]) -> Any:
-    values = {**compiled.defaults, **params} if compiled.defaults else dict(params)
+    if compiled.defaults:
+        params = {**compiled.defaults, **params}
+    if compiled.positional is not None:
+        arguments = []
+        for name, processor in compiled.positional:
+            value = params[name]
+            arguments.append(value if processor is None or value is None else processor(value))
+        return tuple(arguments)
+    values = dict(params)
     for name, processor in compiled.binds.items():
         value = values.get(name)
         if value is not None:
             values[name] = processor(value)
-    if compiled.positions is None:
-        return values
-    return tuple(values[name] for name in compiled.positions)
+    return values
 
 
 def run_on_driver(connection: Connection, sql: str) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import event, inspect, text
 from sqlalchemy import insert as sa_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -174,3 +174,93 @@ def test_a_failed_commit_fails_every_unit_and_writes_nothing(database: Database)
     # The writer goes on serving.
     assert asyncio.run(database.write(insert(3, "three"))) == 3
     assert stored(database) == [(3, "three")]
+
+
+def _driver_connection(session: Session) -> Any:
+    return session.connection().connection.driver_connection
+
+
+def test_each_thread_keeps_its_connection_from_group_to_group(database: Database) -> None:
+    checkouts: list[int] = []
+    event.listen(database.engine, "checkout", lambda *_: checkouts.append(1))
+
+    async def run() -> tuple[list[Any], list[Any]]:
+        writes, reads = [], []
+        for note_id in range(1, 6):
+            writes.append(await database.write(_driver_connection))
+            await database.write(insert(note_id, f"note {note_id}"))
+            reads.append(await database.read(_driver_connection))
+        return writes, reads
+
+    writes, reads = asyncio.run(run())
+    assert len({id(c) for c in writes}) == 1
+    assert len({id(c) for c in reads}) == 1
+    assert writes[0] is not reads[0]
+    assert len(checkouts) <= 2  # none, if both threads had connected before
+    assert [note_id for note_id, _ in stored(database)] == [1, 2, 3, 4, 5]
+
+
+def test_a_group_that_failed_gives_its_connection_back(database: Database) -> None:
+    def orphan(session: Session) -> None:
+        session.execute(text("INSERT INTO group_commit_children (id, note_id) VALUES (1, 99)"))
+
+    checkins: list[int] = []
+    asyncio.run(database.write(insert(1, "one")))
+    event.listen(database.engine, "checkin", lambda *_: checkins.append(1))
+    with pytest.raises(IntegrityError):
+        asyncio.run(database.write(orphan))  # the COMMIT fails
+    # Back to the pool, which resets it (or would discard it, had it broken).
+    assert len(checkins) == 1
+    assert asyncio.run(database.write(insert(2, "two"))) == 2
+    assert asyncio.run(database.write(insert(3, "three"))) == 3
+    assert len(checkins) == 1  # the next one is kept again
+    assert stored(database) == [(1, "one"), (2, "two"), (3, "three")]
+
+
+def test_a_unit_never_sees_what_another_unit_left_in_its_session(database: Database) -> None:
+    sessions: list[Session] = []
+
+    def untouched(session: Session) -> None:
+        sessions.append(session)
+        _PREPARED_INSERT.run(session, {"id": 100 + len(sessions), "body": f"p{len(sessions)}"})
+
+    def marks(session: Session) -> None:
+        sessions.append(session)
+        assert "mark" not in session.info
+        session.info["mark"] = True
+
+    def loads(session: Session) -> Note:
+        sessions.append(session)
+        note = session.get(Note, 1)
+        assert note is not None
+        return note
+
+    async def run() -> Note:
+        await database.write(insert(1, "one"))
+        await database.write(untouched)
+        await database.write(untouched)  # a session no unit used is kept for the next
+        await database.write(marks)
+        await database.write(marks)  # not the marked one
+        await database.write(add(2, "two"))
+        read = await database.read(loads)
+        written = await database.write(loads)
+        assert read is not written
+        return written
+
+    note = asyncio.run(run())
+    assert sessions[0] is sessions[1]
+    assert sessions[2] is not sessions[3]
+    assert len({id(s) for s in sessions[2:]}) == len(sessions) - 2
+    # Objects a unit returns are detached with their values loaded, as after a plain commit.
+    assert inspect(note).detached
+    assert note.body == "one"
+    assert [n for n, _ in stored(database)] == [1, 2, 101, 102]
+
+
+def test_closing_the_database_gives_the_threads_connections_back(tmp_path: Path) -> None:
+    database = Database.from_url(f"sqlite:///{tmp_path / 'closing.db'}")
+    asyncio.run(database.write(lambda s: s.execute(text("CREATE TABLE t (x INTEGER)"))))
+    asyncio.run(database.read(lambda s: s.execute(text("SELECT 1")).all()))
+    assert database.engine.pool.checkedout() == 2  # type: ignore[attr-defined]
+    database.close()
+    assert database.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
