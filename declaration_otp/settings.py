@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -41,6 +42,16 @@ def parse_send_limits(text: str) -> tuple[SendLimit, ...]:
             raise ValueError(f"send limit {part!r} needs a positive count and window")
         limits.append(SendLimit(count=count, window_seconds=window))
     return tuple(limits)
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed_send_limits(text: str) -> tuple[SendLimit, ...]:
+    return parse_send_limits(text)
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed_prefixes(text: str) -> tuple[str, ...]:
+    return tuple(p.strip() for p in text.split(",") if p.strip())
 
 
 class Settings(BaseSettings):
@@ -198,13 +209,15 @@ class Settings(BaseSettings):
         """The longest one gateway call may take: connect + read timeouts and a margin."""
         return self.http_connect_timeout_seconds + self.http_read_timeout_seconds + 1.0
 
+    # Read for every code issued and every SMS sent: parsed once per text, not on every read
+    # (a cache keyed by the text stays right for a copy made with other values).
     @property
     def allowed_sms_prefixes(self) -> tuple[str, ...]:
-        return tuple(p.strip() for p in self.sms_allowed_prefixes.split(",") if p.strip())
+        return _parsed_prefixes(self.sms_allowed_prefixes)
 
     @property
     def send_limits(self) -> tuple[SendLimit, ...]:
-        return parse_send_limits(self.otp_phone_send_limits)
+        return _parsed_send_limits(self.otp_phone_send_limits)
 
     @property
     def is_sqlite(self) -> bool:

@@ -17,7 +17,7 @@ from declaration_otp.otp_rules import (
     generate_code,
     judge_attempt,
 )
-from declaration_otp.settings import SendLimit, parse_send_limits
+from declaration_otp.settings import SendLimit, Settings, parse_send_limits
 
 NOW = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
 
@@ -156,3 +156,20 @@ def test_closed_code_is_exhausted_and_not_counted(overrides: dict[str, object]) 
     result = _attempt(code_matches=True, **overrides)
     assert result.outcome is AttemptOutcome.EXHAUSTED
     assert result.outcome.value == "Maximum attempts exceed"
+
+
+def test_settings_read_their_own_limits_and_prefixes_after_a_copy() -> None:
+    # Parsed once per text and kept: a copy made with other values must not read the first's.
+    first = Settings(otp_phone_send_limits="5/600", sms_allowed_prefixes="+380")
+    assert first.send_limits == (SendLimit(count=5, window_seconds=600),)
+    assert first.send_limits is first.send_limits
+    copy = first.model_copy(
+        update={"otp_phone_send_limits": "3/60,7/3600", "sms_allowed_prefixes": "+380, +48"}
+    )
+    assert copy.send_limits == (
+        SendLimit(count=3, window_seconds=60),
+        SendLimit(count=7, window_seconds=3600),
+    )
+    assert copy.allowed_sms_prefixes == ("+380", "+48")
+    assert first.send_limits == (SendLimit(count=5, window_seconds=600),)
+    assert first.allowed_sms_prefixes == ("+380",)
