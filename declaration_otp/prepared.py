@@ -48,11 +48,10 @@ _SQL_LOG = logging.getLogger("sqlalchemy.engine.Engine")
 @dataclass(frozen=True, slots=True)
 class _Compiled:
     sql: str
-    positions: tuple[str, ...] | None  # parameter names in order for qmark/format drivers
     defaults: dict[str, Any]  # values fixed in the statement itself (`.values(status=...)`)
     binds: dict[str, Processor]
-    # qmark/format drivers: each position's name and its processor, so that the arguments are
-    # built in one pass (on SQLite, under the write lock).
+    # qmark/format drivers: each parameter's name and processor in order, so that the arguments
+    # are built in one pass (on SQLite, under the write lock); None for named parameters.
     positional: tuple[tuple[str, Processor | None], ...] | None
     results: tuple[Processor | None, ...]
     row: Any  # a namedtuple of the returned columns: `row.status`, as with SQLAlchemy's rows
@@ -125,16 +124,17 @@ def _compile(statement: Executable, dialect: Dialect, keys: list[str]) -> _Compi
         column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
     )
     row = namedtuple("Row", [column.key for column in columns], rename=True)  # type: ignore[misc]
-    positions = tuple(compiled.positiontup) if compiled.positiontup is not None else None
     defaults = {
         name: bind.effective_value
         for bind, name in names.items()
         if name not in keys and not bind.required
     }
     positional = (
-        tuple((name, binds.get(name)) for name in positions) if positions is not None else None
+        tuple((name, binds.get(name)) for name in compiled.positiontup)
+        if compiled.positiontup is not None
+        else None
     )
-    return _Compiled(str(compiled), positions, defaults, binds, positional, results, row)
+    return _Compiled(str(compiled), defaults, binds, positional, results, row)
 
 
 def _returned_columns(statement: Any) -> Sequence[Any]:
