@@ -451,8 +451,13 @@ def record_sent(
         body_ciphertext=None,
         sent_at=now,
         last_error=None,
-        event=(EventKind.SENT, f"gateway {claimed.gateway}, attempt {claimed.attempts}"),
+        event=(EventKind.SENT, sent_detail(claimed)),
     )
+
+
+def sent_detail(claimed: ClaimedSms) -> str:
+    """The `sent` event's detail."""
+    return f"gateway {claimed.gateway}, attempt {claimed.attempts}"
 
 
 def record_retry(

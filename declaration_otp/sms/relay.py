@@ -37,10 +37,10 @@ from declaration_otp.sms.outbox import (
     claim_due,
     record_final,
     record_retry,
-    record_sent,
     release,
 )
 from declaration_otp.sms.result_batches import ResultWriter
+from declaration_otp.sms.sent_results import SentResult
 
 logger = logging.getLogger(__name__)
 
@@ -315,12 +315,8 @@ class Relay:
             route.gateway.name,
             message.attempts,
         )
-        done_at = services.clock()
-        await self._write(
-            lambda session: record_sent(
-                session, message, provider_message_id=provider_id, now=done_at
-            )
-        )
+        # As data: the result writer records a run of these together (see sent_results).
+        await self._write(SentResult(message, provider_id, services.clock()))
 
     async def _after_failure(
         self, message: ClaimedSms, reason: str, failure: SendFailed | None

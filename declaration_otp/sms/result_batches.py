@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 from sqlmodel import Session
 
 from declaration_otp.database import Database, DatabaseUnavailable
+from declaration_otp.sms.sent_results import SentResult, write_sent
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +85,7 @@ class ResultWriter:
                 return
             try:
                 results = await self._with_retries(
-                    lambda session: [item.work(session) for item in batch]
+                    lambda session: _write_all(session, [item.work for item in batch])
                 )
             except Exception:
                 for item in batch:  # each alone: the error belongs to one of them
@@ -113,6 +114,24 @@ class ResultWriter:
                     return None
                 await asyncio.sleep(0.1 * 2**attempt)
         return None
+
+
+def _write_all(session: Session, works: list[Callable[[Session], Any]]) -> list[Any]:
+    """Each result's work, in order; a run of messages the gateway took is recorded together
+    (see sent_results)."""
+    results: list[Any] = []
+    sent: list[SentResult] = []
+    for work in works:
+        if isinstance(work, SentResult):
+            sent.append(work)
+            continue
+        if sent:
+            results.extend(write_sent(session, sent))
+            sent = []
+        results.append(work(session))
+    if sent:
+        results.extend(write_sent(session, sent))
+    return results
 
 
 def _settle(
