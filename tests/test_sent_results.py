@@ -5,6 +5,7 @@ up to sixteen of them."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
 import uuid
 from datetime import datetime, timedelta
@@ -193,3 +194,22 @@ def test_the_result_writer_keeps_the_order_of_a_mixed_batch(backend: Backend) ->
             "console",
             result.provider_message_id,
         )
+
+
+def test_two_results_for_one_message_in_a_batch_are_each_told_apart(backend: Backend) -> None:
+    # A relay's late result for a claim that expired, beside that of the relay that took the
+    # message over: only the claim that holds settles the message.
+    late = _results(backend, 1, "late")[0]
+    newer = _take_over(backend, late.message)
+    current = SentResult(
+        dataclasses.replace(late.message, claim_token=newer, attempt_id=uuid.uuid4()),
+        "current",
+        late.at + timedelta(seconds=1),
+    )
+    other = _results(backend, 1, "other")[0]
+
+    assert _write_together(backend, [late, current, other]) == [False, True, True]
+
+    settled = _message_row(backend, late.message)
+    assert (settled[0], settled[2], settled[6]) == ("sent", "current", None)
+    assert [event[0] for event in _events(backend, [late.message, other.message])] == [0, 1]

@@ -15,6 +15,7 @@ The rows written are those `record_sent` writes, result by result (tests/test_se
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -65,12 +66,28 @@ def write_sent(session: Session, results: Sequence[SentResult]) -> list[bool]:
     if dialect_name(session) != "sqlite":
         return [result(session) for result in results]
     recorded: list[bool] = []
-    start = 0
-    while start < len(results):
-        size = next(size for size in _SIZES if size <= len(results) - start)
-        recorded.extend(_write_some(session, results[start : start + size]))
-        start += size
+    for run in _runs_of_distinct_messages(results):
+        start = 0
+        while start < len(run):
+            size = next(size for size in _SIZES if size <= len(run) - start)
+            recorded.extend(_write_some(session, run[start : start + size]))
+            start += size
     return recorded
+
+
+def _runs_of_distinct_messages(results: Sequence[SentResult]) -> list[Sequence[SentResult]]:
+    """`results` cut, in order, where a message comes again (a late result of a claim that
+    expired, beside that of the relay that claimed the message next): one statement picks one
+    claim per message, so each of them must be written after the one before."""
+    runs: list[Sequence[SentResult]] = []
+    start, seen = 0, set[uuid.UUID]()
+    for index, result in enumerate(results):
+        if result.message.id in seen:
+            runs.append(results[start:index])
+            start, seen = index, set[uuid.UUID]()
+        seen.add(result.message.id)
+    runs.append(results[start:])
+    return runs
 
 
 @dataclass(frozen=True, slots=True)
