@@ -5,7 +5,7 @@ the message settled if this relay's claim still holds, the `sent` event), each a
 driver that gives the GIL up around SQLite's work and waits to take it back while holding the
 database's one write lock: at saturation three of a resend's eight such calls
 (docs/performance.md, twenty-third round). The result writer hands a run of such results, as
-data, to `write_sent`, which writes up to `_MOST_AT_ONCE` of them with three statements: both
+data, to `write_sent`, which writes up to sixteen of them with three statements (`_SIZES`): both
 updates pick each row's values with a `CASE` on its id, and the events of the messages whose
 claim held are one multi-row insert, in the order the results came. PostgreSQL keeps one
 statement per result (`record_sent`: one round trip's worth, pipelined).
@@ -42,7 +42,6 @@ _ATTEMPTS: Table = SmsAttempt.__table__  # type: ignore[attr-defined]
 # Statements are built for these sizes only (a batch is cut into them, largest first), so that
 # few distinct statements take places in the driver's cache of prepared statements.
 _SIZES: Final = (16, 8, 4, 2, 1)
-_MOST_AT_ONCE: Final = _SIZES[0]
 
 
 @dataclass(frozen=True, slots=True)
