@@ -8,13 +8,17 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 from starlette.testclient import TestClient
 
 from declaration_otp.app import create_app
+from declaration_otp.codes import IssuedCode, draft_code, issue_code
 from declaration_otp.database import Database
 from declaration_otp.migrate import upgrade
+from declaration_otp.runtime import Services
+from declaration_otp.secrets_at_rest import SecretBox
 from declaration_otp.settings import Settings
+from declaration_otp.sms.outbox import BirthClaim, ClaimedSms
 from declaration_otp.tables import SmsAttempt, SmsMessage
 from tests.conftest import (
     TEST_SECRET,
@@ -122,3 +126,34 @@ def attempts_of(backend: Backend, message_id: uuid.UUID) -> list[SmsAttempt]:
 
 def status_of(backend: Backend, verification_id: str) -> str:
     return message_of(backend, verification_id).status
+
+
+def claimed_message(backend: Backend) -> ClaimedSms:
+    """A code's SMS claimed at birth, for long enough that no relay of the app takes it (by
+    the app's clock, which other tests move)."""
+    services = Services(
+        settings=backend.settings,
+        database=backend.database,
+        secrets=SecretBox(TEST_SECRET),
+        clock=backend.clock,
+    )
+    claim = BirthClaim(
+        gateway="console", claim_token=uuid.uuid4(), attempt_id=uuid.uuid4(), seconds=600
+    )
+    draft = draft_code(services, claim=claim)
+
+    def work(session: Session) -> IssuedCode:
+        issued = issue_code(
+            session,
+            services=services,
+            phone_number=random_phone(),
+            declaration_request_id=None,
+            request_id="results-test",
+            draft=draft,
+        )
+        assert isinstance(issued, IssuedCode)
+        return issued
+
+    issued = backend.database.run_sync(work, write=True)
+    assert issued.claimed_sms is not None
+    return issued.claimed_sms

@@ -19,7 +19,7 @@ from declaration_otp.sms.result_batches import ResultWriter
 from declaration_otp.sms.sent_results import SentResult, write_sent
 from declaration_otp.tables import OtpEvent, SmsAttempt, SmsMessage
 from tests.conftest import Backend, statements_sent
-from tests.test_sms_results import _claimed_message
+from tests.sms_support import claimed_message
 
 
 def _results(
@@ -28,7 +28,7 @@ def _results(
     start = start or backend.clock() + timedelta(seconds=1)
     return [
         SentResult(
-            _claimed_message(backend),
+            claimed_message(backend),
             f"{tag}-{index}",
             start + timedelta(milliseconds=7 * index),
         )
@@ -162,7 +162,7 @@ def test_sqlite_records_sixteen_results_in_three_statements(backend: Backend) ->
 
 def test_the_result_writer_keeps_the_order_of_a_mixed_batch(backend: Backend) -> None:
     first, sent = _results(backend, 1, "first")[0], _results(backend, 3, "mixed")
-    retried = _claimed_message(backend)
+    retried = claimed_message(backend)
     retry_at = backend.clock() + timedelta(seconds=30)
     held, release = threading.Event(), threading.Event()
 

@@ -12,46 +12,13 @@ import uuid
 from datetime import timedelta
 
 from sqlalchemy import update
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from declaration_otp.audit import EventKind
-from declaration_otp.codes import IssuedCode, draft_code, issue_code
-from declaration_otp.runtime import Services
-from declaration_otp.secrets_at_rest import SecretBox
-from declaration_otp.sms.outbox import BirthClaim, ClaimedSms, SendOutcome, record_sent
+from declaration_otp.sms.outbox import ClaimedSms, SendOutcome, record_sent
 from declaration_otp.tables import OtpEvent, SmsAttempt, SmsMessage
-from tests.conftest import TEST_SECRET, Backend, random_phone, statements_sent
-
-
-def _claimed_message(backend: Backend) -> ClaimedSms:
-    """A code's SMS claimed at birth, for long enough that no relay of the app takes it (by
-    the app's clock, which other tests move)."""
-    services = Services(
-        settings=backend.settings,
-        database=backend.database,
-        secrets=SecretBox(TEST_SECRET),
-        clock=backend.clock,
-    )
-    claim = BirthClaim(
-        gateway="console", claim_token=uuid.uuid4(), attempt_id=uuid.uuid4(), seconds=600
-    )
-    draft = draft_code(services, claim=claim)
-
-    def work(session: Session) -> IssuedCode:
-        issued = issue_code(
-            session,
-            services=services,
-            phone_number=random_phone(),
-            declaration_request_id=None,
-            request_id="results-test",
-            draft=draft,
-        )
-        assert isinstance(issued, IssuedCode)
-        return issued
-
-    issued = backend.database.run_sync(work, write=True)
-    assert issued.claimed_sms is not None
-    return issued.claimed_sms
+from tests.conftest import Backend, statements_sent
+from tests.sms_support import claimed_message
 
 
 def _record_sent(backend: Backend, message: ClaimedSms, provider_id: str) -> bool:
@@ -78,7 +45,7 @@ def _sent_events(backend: Backend, verification_id: uuid.UUID) -> int:
 
 
 def test_a_relay_that_lost_its_claim_records_nothing_on_the_message(backend: Backend) -> None:
-    message = _claimed_message(backend)
+    message = claimed_message(backend)
     newer_claim = uuid.uuid4()
     # Another relay took the message over (this one was presumed dead) and sends it again.
     backend.database.run_sync(
@@ -123,7 +90,7 @@ def test_a_relay_that_lost_its_claim_records_nothing_on_the_message(backend: Bac
 
 
 def test_a_result_is_recorded_once(backend: Backend) -> None:
-    message = _claimed_message(backend)
+    message = claimed_message(backend)
 
     assert _record_sent(backend, message, "first") is True
     # The same result again (a retried write after its commit was not heard): no second event.
@@ -138,7 +105,7 @@ def test_a_result_is_recorded_once(backend: Backend) -> None:
 def test_a_result_and_its_event_are_one_statement_on_postgresql(backend: Backend) -> None:
     """PostgreSQL closes the attempt, settles the message and appends the event in one
     statement (the event made from the message's returned row); SQLite runs three."""
-    message = _claimed_message(backend)
+    message = claimed_message(backend)
     with statements_sent(backend.database.engine) as statements:
         assert _record_sent(backend, message, "one-statement") is True
     assert len(statements) == (3 if backend.database.is_sqlite else 1)
